@@ -1,0 +1,141 @@
+# Copyright: (c) 2026, preview maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The preview host's state: deployment records and port leases, in SQLite.
+
+The shim keeps its own tables (deliveries, desired state, runs) in the same
+file; these two belong to the playbooks. Transactions are short and taken
+with BEGIN IMMEDIATE so two runs never lease the same port.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import time
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deployments (
+    repo TEXT NOT NULL,
+    pr INTEGER NOT NULL,
+    sha TEXT NOT NULL,
+    label TEXT NOT NULL,
+    project TEXT NOT NULL,
+    work_dir TEXT NOT NULL,
+    url TEXT NOT NULL,
+    app_port INTEGER NOT NULL,
+    db_port INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    last_push REAL NOT NULL,
+    PRIMARY KEY (repo, pr)
+);
+CREATE TABLE IF NOT EXISTS ports (
+    port INTEGER PRIMARY KEY,
+    repo TEXT NOT NULL,
+    pr INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    UNIQUE (repo, pr, role)
+);
+"""
+
+ROLES = ("app", "db")
+STATUSES = ("building", "live", "failed")
+
+
+class PortsExhausted(RuntimeError):
+    pass
+
+
+def connect(path: str) -> sqlite3.Connection:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, mode=0o750, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def port_is_bindable(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def get_record(conn: sqlite3.Connection, repo: str, pr: int) -> dict | None:
+    row = conn.execute("SELECT * FROM deployments WHERE repo=? AND pr=?", (repo, pr)).fetchone()
+    return dict(row) if row else None
+
+
+def get_ports(conn: sqlite3.Connection, repo: str, pr: int) -> dict:
+    rows = conn.execute("SELECT role, port FROM ports WHERE repo=? AND pr=?", (repo, pr)).fetchall()
+    return {row["role"]: row["port"] for row in rows}
+
+
+def lease_ports(conn, repo: str, pr: int, port_range: tuple[int, int], bindable=port_is_bindable) -> dict:
+    """Lease an app and a db port for the PR; keeps leases it already holds.
+
+    Preferred ports are 8000+N and 9000+N (the seed's scheme) when they are in
+    the range, not leased and bindable; otherwise the lowest free port of the
+    range. Runs inside the caller's transaction.
+    """
+    held = get_ports(conn, repo, pr)
+    low, high = port_range
+    preferred = {"app": 8000 + pr, "db": 9000 + pr}
+    taken = {row["port"] for row in conn.execute("SELECT port FROM ports")}
+    for role in ROLES:
+        if role in held:
+            continue
+        candidates = []
+        if low <= preferred[role] <= high:
+            candidates.append(preferred[role])
+        candidates.extend(range(low, high + 1))
+        for port in candidates:
+            if port in taken or not bindable(port):
+                continue
+            conn.execute(
+                "INSERT INTO ports (port, repo, pr, role) VALUES (?, ?, ?, ?)", (port, repo, pr, role)
+            )
+            taken.add(port)
+            held[role] = port
+            break
+        else:
+            raise PortsExhausted(f"no free port left in {low}-{high} for {repo}#{pr} ({role})")
+    return held
+
+
+def release(conn, repo: str, pr: int) -> bool:
+    """Delete the record and the port leases of a PR; True when anything was there."""
+    removed = conn.execute("DELETE FROM ports WHERE repo=? AND pr=?", (repo, pr)).rowcount
+    removed += conn.execute("DELETE FROM deployments WHERE repo=? AND pr=?", (repo, pr)).rowcount
+    return removed > 0
+
+
+def upsert_record(conn, values: dict, now: float | None = None) -> dict:
+    now = time.time() if now is None else now
+    old = get_record(conn, values["repo"], values["pr"])
+    if old is None:
+        row = dict(values, created=now, updated=now, last_push=now)
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        conn.execute(f"INSERT INTO deployments ({columns}) VALUES ({marks})", tuple(row.values()))
+        return row
+    row = dict(old)
+    row.update(values)
+    if values.get("sha") != old["sha"]:
+        row["last_push"] = now
+    if any(row[key] != old[key] for key in values):
+        row["updated"] = now
+    sets = ", ".join(f"{key}=?" for key in row if key not in ("repo", "pr"))
+    params = [row[key] for key in row if key not in ("repo", "pr")] + [row["repo"], row["pr"]]
+    conn.execute(f"UPDATE deployments SET {sets} WHERE repo=? AND pr=?", params)
+    return row

@@ -1,0 +1,243 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, preview maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: nginx_site
+short_description: The nginx file of one preview, tested before every reload
+version_added: 0.1.0
+description:
+  - Writes (or removes) the nginx configuration of one preview in O(configs_dir), generated here
+    from a validated label, an integer port and a validated domain only; no free text reaches it.
+  - Without O(domain) the file is C(<label>.location.conf), a C(location /<label>/) block that
+    the base site includes in its default server (path routing).
+  - With O(domain) the file is C(<label>.server.conf), a C(server) block for C(<label>.<domain>)
+    that the base site includes at http level (subdomain routing).
+  - Every change runs O(test_command) (C(nginx -t)) before O(reload_command). When the test fails,
+    the previous file is put back (or the new one removed) and the module fails with nginx's output.
+author:
+  - preview maintainers
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+    details: An unchanged file is neither rewritten nor reloaded.
+options:
+  label:
+    description: The preview's label, C(<slug>-pr-<N>).
+    type: str
+    required: true
+  port:
+    description: Port of the preview's app on 127.0.0.1. Required with O(state=present).
+    type: int
+  domain:
+    description: Preview domain for subdomain routing; empty for path routing.
+    type: str
+    default: ""
+  listen_port:
+    description: Port the subdomain server block listens on.
+    type: int
+    default: 80
+  configs_dir:
+    description: Directory the base site includes.
+    type: path
+    default: /etc/nginx/preview-configs
+  state:
+    description: Whether the preview's file should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  test_command:
+    description: Command (argv) that checks the whole nginx configuration.
+    type: list
+    elements: str
+    default: [nginx, -t]
+  reload_command:
+    description: Command (argv) that reloads nginx.
+    type: list
+    elements: str
+    default: [nginx, -s, reload]
+"""
+
+EXAMPLES = r"""
+- name: Route /app-pr-5/ to the preview
+  preview.envs.nginx_site:
+    label: app-pr-5
+    port: 8005
+
+- name: Remove the route
+  preview.envs.nginx_site:
+    label: app-pr-5
+    state: absent
+"""
+
+RETURN = r"""
+path:
+  description: The file written or removed.
+  type: str
+  returned: always
+reloaded:
+  description: Whether nginx was reloaded.
+  type: bool
+  returned: always
+"""
+
+import os
+import re
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.preview.envs.plugins.module_utils import _naming
+
+LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,60}[a-z0-9])?-pr-[0-9]{1,9}$")
+SUFFIXES = (".location.conf", ".server.conf")
+
+PROXY = """\
+        proxy_pass http://127.0.0.1:{port}{target};
+        proxy_http_version 1.1;
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Forwarded-Prefix {prefix};
+        proxy_read_timeout 60s;
+"""
+
+
+def render(label: str, port: int, domain: str, listen_port: int) -> tuple[str, str]:
+    """Return (file name, content) for a preview."""
+    head = f"# Managed by preview.envs: preview {label}. Do not edit.\n"
+    if domain:
+        body = (
+            "server {\n"
+            f"    listen {listen_port};\n"
+            f"    server_name {label}.{domain};\n"
+            "    location / {\n"
+            + PROXY.format(port=port, target="", prefix="/")
+            + "    }\n}\n"
+        )
+        return label + ".server.conf", head + body
+    body = (
+        f"location = /{label} {{\n    return 301 /{label}/;\n}}\n"
+        f"location /{label}/ {{\n"
+        + PROXY.format(port=port, target="/", prefix=f"/{label}").replace(
+            "        ", "    "
+        )
+        + "}\n"
+    )
+    return label + ".location.conf", head + body
+
+
+def read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def write_atomic(path: str, content: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".preview-", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(content)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+class Site:
+    def __init__(self, module: AnsibleModule):
+        self.module = module
+        self.params = module.params
+
+    def apply(self) -> dict:
+        params = self.params
+        label = params["label"]
+        if not LABEL_RE.match(label or ""):
+            self.module.fail_json(msg=f"not a preview label (<slug>-pr-<N>): {label!r}")
+        domain = params["domain"]
+        if domain:
+            try:
+                _naming.check_domain(domain)
+            except _naming.NamingError as exc:
+                self.module.fail_json(msg=str(exc))
+        configs_dir = params["configs_dir"]
+        present = {suffix: read(os.path.join(configs_dir, label + suffix)) for suffix in SUFFIXES}
+
+        wanted: dict[str, str | None] = {suffix: None for suffix in SUFFIXES}
+        path = os.path.join(configs_dir, label + SUFFIXES[0])
+        if params["state"] == "present":
+            port = params["port"]
+            if port is None or not 1 <= port <= 65535:
+                self.module.fail_json(msg=f"port must be 1-65535 for preview {label}: {port!r}")
+            name, content = render(label, port, domain, params["listen_port"])
+            wanted[name[len(label):]] = content
+            path = os.path.join(configs_dir, name)
+
+        changes = {
+            suffix: (present[suffix], wanted[suffix]) for suffix in SUFFIXES if present[suffix] != wanted[suffix]
+        }
+        result = dict(changed=bool(changes), path=path, reloaded=False)
+        if self.module._diff:
+            result["diff"] = {
+                "before": "".join(present[s] or "" for s in SUFFIXES),
+                "after": "".join(wanted[s] or "" for s in SUFFIXES),
+            }
+        if not changes or self.module.check_mode:
+            return result
+
+        os.makedirs(configs_dir, exist_ok=True)
+        for suffix, (_old, new) in changes.items():
+            target = os.path.join(configs_dir, label + suffix)
+            if new is None:
+                os.unlink(target)
+            else:
+                write_atomic(target, new)
+
+        rc, out, err = self.module.run_command(params["test_command"])
+        if rc != 0:
+            for suffix, (old, _new) in changes.items():
+                target = os.path.join(configs_dir, label + suffix)
+                if old is None:
+                    if os.path.exists(target):
+                        os.unlink(target)
+                else:
+                    write_atomic(target, old)
+            self.module.fail_json(
+                msg=f"nginx -t failed for preview {label}; the previous file was restored",
+                cmd=params["test_command"], rc=rc, stdout=out, stderr=err, path=path,
+            )
+        rc, out, err = self.module.run_command(params["reload_command"])
+        if rc != 0:
+            self.module.fail_json(
+                msg=f"nginx reload failed after writing the file of preview {label}",
+                cmd=params["reload_command"], rc=rc, stdout=out, stderr=err, path=path,
+            )
+        result["reloaded"] = True
+        return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            label=dict(type="str", required=True),
+            port=dict(type="int"),
+            domain=dict(type="str", default=""),
+            listen_port=dict(type="int", default=80),
+            configs_dir=dict(type="path", default="/etc/nginx/preview-configs"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            test_command=dict(type="list", elements="str", default=["nginx", "-t"]),
+            reload_command=dict(type="list", elements="str", default=["nginx", "-s", "reload"]),
+        ),
+        required_if=[("state", "present", ("port",))],
+        supports_check_mode=True,
+    )
+    module.exit_json(**Site(module).apply())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, preview maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: preview_stack
+short_description: Find out how to run a repository as a preview
+version_added: 0.1.0
+description:
+  - Looks at a checkout and says how its preview runs, in this order
+    (the first that matches wins).
+  - The repository's own compose file, O(compose_file) when given, else C(compose.yaml),
+    C(compose.yml), C(docker-compose.yaml) or C(docker-compose.yml) at its root.
+  - NestJS, a C(package.json) whose dependencies name C(@nestjs/core).
+  - Go, a C(go.mod).
+  - Anything else fails with a message that says what was looked for.
+  - Reads files only; never runs anything from the repository.
+author:
+  - preview maintainers
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  project_src:
+    description: The checkout to look at.
+    type: path
+    required: true
+  compose_file:
+    description: Path of the repository's compose file, relative to O(project_src). Empty means look.
+    type: str
+    default: ""
+"""
+
+EXAMPLES = r"""
+- name: Detect the stack of the checkout
+  preview.envs.preview_stack:
+    project_src: /opt/preview-deployments/app-pr-5/src
+  register: stack
+"""
+
+RETURN = r"""
+kind:
+  description: C(compose) (the repository's own file), C(nestjs) or C(go).
+  type: str
+  returned: success
+compose_file:
+  description: The repository's compose file relative to O(project_src) (empty unless O(kind=compose)).
+  type: str
+  returned: success
+has_dockerfile:
+  description: Whether the repository has a C(Dockerfile) at its root.
+  type: bool
+  returned: success
+"""
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def detect(src: str, compose_file: str = "") -> dict:
+    """Return the detection result, or raise ValueError with the reason."""
+    if not os.path.isdir(src):
+        raise ValueError(f"checkout not found: {src}")
+    root = os.path.realpath(src)
+    has_dockerfile = os.path.isfile(os.path.join(root, "Dockerfile"))
+    if compose_file:
+        path = os.path.realpath(os.path.join(root, compose_file))
+        if not path.startswith(root + os.sep):
+            raise ValueError(f"compose_file leaves the checkout: {compose_file}")
+        if not os.path.isfile(path):
+            raise ValueError(f"the configured compose file {compose_file} is not in the repository")
+        return dict(kind="compose", compose_file=os.path.relpath(path, root), has_dockerfile=has_dockerfile)
+    for name in COMPOSE_NAMES:
+        if os.path.isfile(os.path.join(root, name)):
+            return dict(kind="compose", compose_file=name, has_dockerfile=has_dockerfile)
+    package = os.path.join(root, "package.json")
+    if os.path.isfile(package):
+        try:
+            with open(package, encoding="utf-8") as handle:
+                manifest = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"package.json is not valid JSON: {exc}") from None
+        deps = {}
+        if isinstance(manifest, dict):
+            for key in ("dependencies", "devDependencies"):
+                if isinstance(manifest.get(key), dict):
+                    deps.update(manifest[key])
+        if "@nestjs/core" in deps:
+            return dict(kind="nestjs", compose_file="", has_dockerfile=has_dockerfile)
+    if os.path.isfile(os.path.join(root, "go.mod")):
+        return dict(kind="go", compose_file="", has_dockerfile=has_dockerfile)
+    raise ValueError(
+        "nothing we can run: no compose file (" + ", ".join(COMPOSE_NAMES) + "), "
+        "no package.json depending on @nestjs/core, no go.mod"
+    )
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            project_src=dict(type="path", required=True),
+            compose_file=dict(type="str", default=""),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        result = detect(module.params["project_src"], module.params["compose_file"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

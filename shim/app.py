@@ -1,0 +1,142 @@
+"""The webhook shim: a Falcon app that verifies, stores and acknowledges.
+
+Nothing here runs a playbook. A delivery that passes every check is committed
+to SQLite (with the PR's new desired state) before the 2xx goes back; the
+converger picks it up from there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import falcon
+
+from . import events, signature
+from .config import Config
+from .metrics import Metrics
+from .store import Store
+
+log = logging.getLogger("preview.shim.webhook")
+
+
+def _reject(outcome: str, status, title: str, description: str, delivery: str, metrics: Metrics, **extra):
+    fields = " ".join(f"{key}={value}" for key, value in extra.items())
+    log.warning("delivery=%s outcome=%s status=%s reason=%r %s", delivery or "-", outcome,
+                status.split()[0] if isinstance(status, str) else status, description, fields)
+    metrics.observe_delivery(outcome)
+    raise falcon.HTTPError(status, title=title, description=description)
+
+
+class GitHubWebhook:
+    def __init__(self, config: Config, store: Store, notify, metrics: Metrics):
+        self.config = config
+        self.store = store
+        self.notify = notify
+        self.metrics = metrics
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        delivery = req.get_header("X-GitHub-Delivery") or ""
+        m = self.metrics
+        cap = self.config.max_body_bytes
+        if req.content_length is not None and req.content_length > cap:
+            _reject("too_large", falcon.HTTP_413, "Payload too large",
+                    f"body of {req.content_length} bytes exceeds the cap of {cap}", delivery, m)
+        body = req.bounded_stream.read(cap + 1)
+        if len(body) > cap:
+            _reject("too_large", falcon.HTTP_413, "Payload too large", f"body exceeds the cap of {cap}",
+                    delivery, m)
+        if not signature.verify(self.config.webhook_secret, body, req.get_header("X-Hub-Signature-256")):
+            reason = ("X-Hub-Signature-256 is missing" if not req.get_header("X-Hub-Signature-256")
+                      else "X-Hub-Signature-256 does not match the body (wrong secret or altered payload)")
+            _reject("bad_signature", falcon.HTTP_401, "Invalid signature", reason, delivery, m)
+        event = req.get_header("X-GitHub-Event")
+        if not event or not delivery:
+            _reject("bad_headers", falcon.HTTP_400, "Missing headers",
+                    "X-GitHub-Event and X-GitHub-Delivery are required", delivery, m)
+        if len(delivery) > 100 or not delivery.replace("-", "").isalnum():
+            _reject("bad_headers", falcon.HTTP_400, "Bad delivery id", "X-GitHub-Delivery is not a GUID", "", m)
+        content_type = (req.content_type or "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            _reject("bad_content_type", falcon.HTTP_415, "Unsupported content type",
+                    "the webhook must use content type application/json", delivery, m)
+        try:
+            payload = json.loads(body)
+        except ValueError as exc:
+            _reject("bad_json", falcon.HTTP_400, "Malformed JSON", f"body is not valid JSON: {exc}", delivery, m)
+
+        if self.store.has_delivery(delivery):
+            self._answer(resp, falcon.HTTP_200, "duplicate", delivery, "delivery already received")
+            return
+        if event == "ping":
+            self.store.accept(delivery, event, "")
+            self._answer(resp, falcon.HTTP_200, "pong", delivery, "ping received")
+            return
+        if event != "pull_request":
+            self.store.accept(delivery, event, "")
+            self._answer(resp, falcon.HTTP_200, "ignored", delivery, f"event {event} is not handled")
+            return
+        try:
+            wanted = events.wanted_state(payload)
+        except events.PayloadError as exc:
+            _reject("bad_payload", falcon.HTTP_422, "Unexpected payload", str(exc), delivery, m)
+        action = payload.get("action", "")
+        if wanted is None:
+            self.store.accept(delivery, event, str(action)[:50])
+            self._answer(resp, falcon.HTTP_200, "ignored", delivery, f"action {action} is not handled")
+            return
+        repo = self.config.repository(wanted.repo)
+        if repo is None:
+            _reject("repo_not_allowed", falcon.HTTP_403, "Repository not allowed",
+                    "this repository is not in the shim's configuration", delivery, m)
+        outcome, generation = self.store.accept(
+            delivery, event, action, repo.full_name, wanted.pr, wanted.state, wanted.sha, wanted.updated_at
+        )
+        if outcome == "accepted":
+            self.notify()
+        status = falcon.HTTP_202 if outcome == "accepted" else falcon.HTTP_200
+        self._answer(resp, status, outcome, delivery, f"{wanted.state} at generation {generation}",
+                     repo=repo.full_name, pr=wanted.pr, action=action)
+
+    def _answer(self, resp, status, outcome: str, delivery: str, detail: str, **fields) -> None:
+        extra = " ".join(f"{key}={value}" for key, value in fields.items())
+        log.info("delivery=%s outcome=%s %s", delivery, outcome, extra)
+        self.metrics.observe_delivery(outcome)
+        resp.status = status
+        resp.media = {"outcome": outcome, "delivery": delivery, "detail": detail, **fields}
+
+
+class Health:
+    def __init__(self, store: Store, converger):
+        self.store = store
+        self.converger = converger
+
+    def on_get(self, req, resp):
+        writable = self.store.writable()
+        alive = self.converger.alive() if self.converger else False
+        resp.media = {
+            "database_writable": writable,
+            "worker_alive": alive,
+            "queue_depth": len(self.store.pending()),
+            "running": len(self.converger.running()) if self.converger else 0,
+        }
+        resp.status = falcon.HTTP_200 if writable and alive else falcon.HTTP_503
+
+
+class MetricsResource:
+    def __init__(self, metrics: Metrics):
+        self.metrics = metrics
+
+    def on_get(self, req, resp):
+        resp.content_type = self.metrics.content_type
+        resp.data = self.metrics.render()
+
+
+def create_app(config: Config, store: Store, converger=None, metrics: Metrics | None = None) -> falcon.App:
+    metrics = metrics or Metrics(store)
+    app = falcon.App()
+    notify = converger.notify if converger else (lambda: None)
+    app.add_route("/webhook/github", GitHubWebhook(config, store, notify, metrics))
+    app.add_route("/healthz", Health(store, converger))
+    app.add_route("/metrics", MetricsResource(metrics))
+    return app

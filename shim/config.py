@@ -1,0 +1,170 @@
+"""Configuration of the shim: a YAML file plus environment overrides.
+
+The webhook secret and the GitHub token may live in the file or, better, in the
+environment (`PREVIEW_WEBHOOK_SECRET`, `GITHUB_TOKEN`); neither is ever logged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+
+# Settings of the preview_pr role the configuration may set (under `preview:`, without the prefix).
+ROLE_SETTINGS = {
+    "deployments_dir": str,
+    "port_range": list,
+    "domain": str,
+    "public_url": str,
+    "url_scheme": str,
+    "health_timeout": int,
+    "stop_timeout": int,
+    "nginx_configs_dir": str,
+    "nginx_listen_port": int,
+    "nginx_test_command": list,
+    "nginx_reload_command": list,
+    "docker_cli": str,
+    "comment_marker": str,
+    "log_lines": int,
+    "node_image": str,
+    "go_image": str,
+    "db_image": str,
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    full_name: str
+    clone_url: str
+    slug: str
+    compose_file: str = ""
+    health_path: str = "/health"
+
+
+@dataclass(frozen=True)
+class Config:
+    webhook_secret: str = field(repr=False)
+    repositories: dict[str, RepoConfig]
+    github_token: str = field(default="", repr=False)
+    github_api_url: str = "https://api.github.com"
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 3000
+    state_db: str = "/var/lib/preview/state.db"
+    runs_dir: str = "/var/lib/preview/runs"
+    collections_path: str = ""
+    inventory: str = ""
+    concurrency: int = 2
+    max_body_bytes: int = 26 * 1024 * 1024
+    preview: dict = field(default_factory=dict)
+
+    def repository(self, full_name: str) -> RepoConfig | None:
+        """The configured repository, matched case-insensitively as GitHub does."""
+        return self.repositories.get(full_name.lower()) if isinstance(full_name, str) else None
+
+    @property
+    def playbooks_dir(self) -> Path:
+        return Path(self.collections_path) / "ansible_collections" / "preview" / "envs" / "playbooks"
+
+
+def _default_slug(full_name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", full_name.split("/", 1)[1].lower()).strip("-")[:40].strip("-")
+    return slug or "repo"
+
+
+def _repositories(raw) -> dict[str, RepoConfig]:
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError("repositories: give at least one 'owner/name' with its clone_url")
+    repos: dict[str, RepoConfig] = {}
+    slugs: dict[str, str] = {}
+    for name, spec in raw.items():
+        if not isinstance(name, str) or not REPO_RE.match(name):
+            raise ConfigError(f"repositories: {name!r} is not an owner/name")
+        spec = spec or {}
+        if not isinstance(spec, dict) or not spec.get("clone_url"):
+            raise ConfigError(f"repositories.{name}: clone_url is required")
+        slug = spec.get("slug") or _default_slug(name)
+        if not SLUG_RE.match(slug):
+            raise ConfigError(f"repositories.{name}: slug {slug!r} must be lowercase letters, digits, dashes")
+        if slug in slugs:
+            raise ConfigError(f"repositories.{name}: slug {slug!r} is already used by {slugs[slug]}; set slug:")
+        slugs[slug] = name
+        health = spec.get("health_path", "/health")
+        if not isinstance(health, str) or not re.match(r"^/[A-Za-z0-9._~/-]*$", health):
+            raise ConfigError(f"repositories.{name}: health_path must be an absolute URL path")
+        repos[name.lower()] = RepoConfig(
+            full_name=name,
+            clone_url=str(spec["clone_url"]),
+            slug=slug,
+            compose_file=str(spec.get("compose_file", "") or ""),
+            health_path=health,
+        )
+    return repos
+
+
+def _preview_settings(raw) -> dict:
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ConfigError("preview: must be a mapping of role settings")
+    settings = {}
+    for key, value in raw.items():
+        kind = ROLE_SETTINGS.get(key)
+        if kind is None:
+            raise ConfigError(f"preview.{key}: unknown setting (known: {', '.join(sorted(ROLE_SETTINGS))})")
+        if not isinstance(value, kind):
+            raise ConfigError(f"preview.{key}: must be a {kind.__name__}")
+        settings[key] = value
+    return settings
+
+
+def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> Config:
+    """Read the config file (PREVIEW_CONFIG or /etc/preview/config.yml) and apply the environment."""
+    env = os.environ if environ is None else environ
+    path = path or env.get("PREVIEW_CONFIG") or "/etc/preview/config.yml"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path} (set PREVIEW_CONFIG or pass --config)") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping")
+    github = data.get("github") or {}
+    listen = data.get("listen") or {}
+    secret = env.get("PREVIEW_WEBHOOK_SECRET") or data.get("webhook_secret") or ""
+    if len(secret) < 16:
+        raise ConfigError("webhook_secret (or PREVIEW_WEBHOOK_SECRET) must be set, at least 16 characters")
+    try:
+        port = int(env.get("PREVIEW_LISTEN_PORT") or listen.get("port", 3000))
+        concurrency = int(data.get("concurrency", 2))
+        max_body = int(data.get("max_body_bytes", 26 * 1024 * 1024))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"listen.port, concurrency and max_body_bytes must be integers: {exc}") from None
+    if concurrency < 1:
+        raise ConfigError("concurrency must be at least 1")
+    return Config(
+        webhook_secret=secret,
+        repositories=_repositories(data.get("repositories")),
+        github_token=env.get("GITHUB_TOKEN") or github.get("token", "") or "",
+        github_api_url=str(env.get("GITHUB_API_URL") or github.get("api_url", "https://api.github.com")),
+        listen_host=str(listen.get("host", "127.0.0.1")),
+        listen_port=port,
+        state_db=str(data.get("state_db", "/var/lib/preview/state.db")),
+        runs_dir=str(data.get("runs_dir", "/var/lib/preview/runs")),
+        collections_path=str(data.get("collections_path") or Path(sys.prefix) / "collections"),
+        inventory=str(data.get("inventory", "") or ""),
+        concurrency=concurrency,
+        max_body_bytes=max_body,
+        preview=_preview_settings(data.get("preview")),
+    )

@@ -1,0 +1,131 @@
+"""Workers that bring every PR's actual preview to its desired state.
+
+At most one run per PR, at most `concurrency` runs at once, oldest change
+first. A PR whose desired state turns `absent` while its deploy runs gets that
+run cancelled (ansible-runner's cancel callback); the cleanup follows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from .config import Config
+from .runner import RunResult, run_playbook
+from .store import Pending, Store
+
+log = logging.getLogger("preview.shim.converger")
+
+RunFunc = Callable[..., RunResult]
+
+
+class Converger:
+    def __init__(self, config: Config, store: Store, run: RunFunc = run_playbook, metrics=None,
+                 poll_interval: float = 1.0):
+        self.config = config
+        self.store = store
+        self.run = run
+        self.metrics = metrics
+        self.poll_interval = poll_interval
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._running: dict[tuple[str, int], Pending] = {}
+        self._threads: list[threading.Thread] = []
+        self._loop: threading.Thread | None = None
+
+    # --- lifecycle --------------------------------------------------------
+    def start(self) -> None:
+        interrupted = self.store.interrupt_stale_runs()
+        if interrupted:
+            log.warning("runs_interrupted=%d outcome=rerun reason=shim restarted mid-run", interrupted)
+        self._loop = threading.Thread(target=self._main, name="converger", daemon=True)
+        self._loop.start()
+
+    def alive(self) -> bool:
+        return self._loop is not None and self._loop.is_alive()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Stop starting runs and wait for the running ones. True when all finished."""
+        self._stopping.set()
+        self._wake.set()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in list(self._threads):
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not self.running()
+
+    def running(self) -> list[Pending]:
+        with self._lock:
+            return list(self._running.values())
+
+    # --- the loop ---------------------------------------------------------
+    def _main(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._tick()
+            except Exception:
+                log.exception("converger tick failed; retrying")
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+
+    def _tick(self) -> None:
+        self._threads = [t for t in self._threads if t.is_alive()]
+        for item in self.store.pending():
+            with self._lock:
+                if self._stopping.is_set() or len(self._running) >= self.config.concurrency:
+                    return
+                if (item.repo, item.pr) in self._running:
+                    continue
+                self._running[(item.repo, item.pr)] = item
+            thread = threading.Thread(target=self._converge, args=(item,), name=f"run-{item.repo}#{item.pr}")
+            self._threads.append(thread)
+            thread.start()
+
+    def _cancel_check(self, item: Pending) -> Callable[[], bool]:
+        last = [0.0]
+        verdict = [False]
+
+        def cancelled() -> bool:
+            # Called often by ansible-runner; look at the database at most twice a second.
+            now = time.monotonic()
+            if item.state == "present" and not verdict[0] and now - last[0] >= 0.5:
+                last[0] = now
+                row = self.store.desired(item.repo, item.pr)
+                verdict[0] = bool(row and row["state"] == "absent" and row["generation"] > item.generation)
+            return verdict[0]
+
+        return cancelled
+
+    def _converge(self, item: Pending) -> None:
+        kind = "deploy" if item.state == "present" else "cleanup"
+        repo_cfg = self.config.repository(item.repo)
+        run_id = self.store.start_run(item)
+        waited = time.time() - item.changed
+        log.info("run=%d repo=%s pr=%d kind=%s sha=%s generation=%d status=started queue_wait=%.2fs",
+                 run_id, item.repo, item.pr, kind, item.sha[:12], item.generation, waited)
+        try:
+            if repo_cfg is None:
+                result = RunResult("error", None, f"repository {item.repo} is no longer configured", 0.0)
+            else:
+                result = self.run(self.config, kind, repo_cfg, item.pr, item.sha, run_id,
+                                  self._cancel_check(item))
+            # A cancelled deploy is superseded by a newer desired state: that run applies it.
+            applied = result.status != "canceled"
+            self.store.finish_run(run_id, item, result.status, result.rc, result.message, applied=applied)
+            log.info("run=%d repo=%s pr=%d kind=%s status=%s rc=%s duration=%.2fs", run_id, item.repo,
+                     item.pr, kind, result.status, result.rc, result.duration)
+            if self.metrics:
+                self.metrics.observe_run(kind, result.status, result.duration, waited)
+        except Exception:
+            log.exception("run=%d repo=%s pr=%d kind=%s status=error", run_id, item.repo, item.pr, kind)
+            self.store.finish_run(run_id, item, "error", None, "internal error", applied=False)
+            time.sleep(5)  # back off before the loop retries it
+        finally:
+            with self._lock:
+                self._running.pop((item.repo, item.pr), None)
+            self._wake.set()

@@ -1,0 +1,99 @@
+"""Run the collection's playbooks through ansible-runner, one private_data_dir per run."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ansible_runner
+
+from .config import Config, RepoConfig
+
+log = logging.getLogger("preview.shim.runner")
+
+PLAYBOOKS = {"deploy": "deploy.yml", "cleanup": "cleanup.yml"}
+
+
+@dataclass
+class RunResult:
+    status: str  # successful, failed, canceled, timeout, error
+    rc: int | None
+    message: str
+    duration: float
+
+
+def extravars(config: Config, repo: RepoConfig, pr: int, sha: str, run_id: int) -> dict:
+    """The whole contract with the playbooks: validated PR identity plus our own configuration."""
+    values = {f"preview_pr_{key}": value for key, value in config.preview.items()}
+    values.update(
+        preview_pr_repo=repo.full_name,
+        preview_pr_number=int(pr),
+        preview_pr_clone_url=repo.clone_url,
+        preview_pr_slug=repo.slug,
+        preview_pr_compose_file=repo.compose_file,
+        preview_pr_health_path=repo.health_path,
+        preview_pr_state_db=config.state_db,
+        preview_pr_github_api_url=config.github_api_url,
+        preview_run_id=int(run_id),
+    )
+    if sha:
+        values["preview_pr_sha"] = sha
+    return values
+
+
+def inventory(config: Config) -> str:
+    if config.inventory:
+        return config.inventory
+    # Interpreter discovery on localhost can pick a python without our packages; name ours.
+    return f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+
+
+def run_playbook(config: Config, kind: str, repo: RepoConfig, pr: int, sha: str, run_id: int,
+                 cancelled: Callable[[], bool]) -> RunResult:
+    os.makedirs(config.runs_dir, mode=0o700, exist_ok=True)
+    private_dir = tempfile.mkdtemp(prefix=f"run-{run_id}-", dir=config.runs_dir)
+    failures: list[str] = []
+
+    def on_event(event: dict) -> bool:
+        if event.get("event") == "runner_on_failed" and not event.get("event_data", {}).get("ignore_errors"):
+            data = event["event_data"]
+            msg = str(data.get("res", {}).get("msg", ""))
+            failures.append(f"{data.get('task', '?')}: {msg}"[:1000])
+        return False  # nothing to keep on disk
+
+    envvars = {
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
+        "ANSIBLE_COLLECTIONS_PATH": config.collections_path,
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    if config.github_token:
+        envvars["GITHUB_TOKEN"] = config.github_token
+    started = time.monotonic()
+    try:
+        runner = ansible_runner.run(
+            private_data_dir=private_dir,
+            playbook=str(config.playbooks_dir / PLAYBOOKS[kind]),
+            inventory=inventory(config),
+            extravars=extravars(config, repo, pr, sha, run_id),
+            envvars=envvars,
+            ident="run",
+            quiet=True,
+            event_handler=on_event,
+            cancel_callback=cancelled,
+            suppress_env_files=True,
+        )
+        status, rc = runner.status, runner.rc
+    except Exception as exc:  # the runner itself broke: report, never crash the worker
+        log.exception("ansible-runner failed to run %s for %s#%s", kind, repo.full_name, pr)
+        status, rc, failures = "error", None, [f"ansible-runner: {exc}"]
+    finally:
+        shutil.rmtree(private_dir, ignore_errors=True)
+    return RunResult(status=status, rc=rc, message="\n".join(failures), duration=time.monotonic() - started)

@@ -1,0 +1,66 @@
+"""`preview-shim`: serve the webhook shim with waitress and run the converger."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+import waitress
+
+from . import config as config_mod
+from .app import create_app
+from .converger import Converger
+from .metrics import Metrics
+from .store import Store
+
+log = logging.getLogger("preview.shim")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="preview-shim", description=__doc__)
+    parser.add_argument("--config", help="config file (default: $PREVIEW_CONFIG or /etc/preview/config.yml)")
+    parser.add_argument("--drain-timeout", type=float, default=600.0,
+                        help="seconds SIGTERM waits for running playbooks (default 600)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        config = config_mod.load(args.config)
+    except config_mod.ConfigError as exc:
+        print(f"preview-shim: {exc}", file=sys.stderr)
+        return 2
+    store = Store(config.state_db)
+    metrics = Metrics(store)
+    converger = Converger(config, store, metrics=metrics)
+    converger.start()
+    app = create_app(config, store, converger, metrics)
+    server = waitress.create_server(app, host=config.listen_host, port=config.listen_port, threads=8,
+                                    ident="preview-shim")
+
+    def drain_then_stop():
+        finished = converger.drain(args.drain_timeout)
+        log.info("drained=%s; stopping", finished)
+        signal.raise_signal(signal.SIGINT)
+
+    def on_term(signum, frame):
+        log.info("SIGTERM: draining (deliveries are still accepted and stored)")
+        threading.Thread(target=drain_then_stop, name="drain", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_term)
+    log.info("listening on http://%s:%d repositories=%s concurrency=%d", config.listen_host,
+             config.listen_port, ",".join(r.full_name for r in config.repositories.values()), config.concurrency)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""The shim's durable state in SQLite: deliveries, the desired state per PR, runs.
+
+Level-triggered: an accepted event does not queue a job, it moves the PR's
+desired state and bumps its generation. The converger runs whatever PR has a
+generation ahead of the one it applied, so bursts coalesce and a crash loses
+nothing: an interrupted run simply stays pending.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    guid TEXT PRIMARY KEY,
+    received REAL NOT NULL,
+    event TEXT NOT NULL,
+    action TEXT NOT NULL DEFAULT '',
+    repo TEXT NOT NULL DEFAULT '',
+    pr INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS desired (
+    repo TEXT NOT NULL,
+    pr INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    pr_updated_at TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    applied_generation INTEGER NOT NULL DEFAULT 0,
+    changed REAL NOT NULL,
+    PRIMARY KEY (repo, pr)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    repo TEXT NOT NULL,
+    pr INTEGER NOT NULL,
+    generation INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    status TEXT NOT NULL,
+    rc INTEGER,
+    queued REAL NOT NULL,
+    started REAL NOT NULL,
+    finished REAL,
+    message TEXT NOT NULL DEFAULT ''
+);
+"""
+
+
+@dataclass(frozen=True)
+class Pending:
+    repo: str
+    pr: int
+    state: str
+    sha: str
+    generation: int
+    changed: float
+
+
+class Store:
+    """One connection, guarded by a lock: writes are short and SQLite serialises them anyway."""
+
+    def __init__(self, path: str):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o750, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA busy_timeout=30000")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(SCHEMA)
+
+    @contextmanager
+    def transaction(self):
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params=()) -> list[dict]:
+        with self._lock:
+            return [dict(row) for row in self._conn.execute(sql, params).fetchall()]
+
+    # --- intake -----------------------------------------------------------
+    def has_delivery(self, guid: str) -> bool:
+        return bool(self.query("SELECT 1 FROM deliveries WHERE guid=?", (guid,)))
+
+    def accept(self, guid: str, event: str, action: str, repo: str = "", pr: int = 0,
+               state: str | None = None, sha: str = "", pr_updated_at: str = "") -> tuple[str, int]:
+        """Store a delivery and, for a wanted state, move the PR's desired state.
+
+        One transaction, committed before the caller answers GitHub. Returns
+        (outcome, generation): outcome is `duplicate` (GUID seen before), `ignored`
+        (nothing to do), `stale` (older than what we have), `unchanged` (same
+        wanted state) or `accepted`.
+        """
+        now = time.time()
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM deliveries WHERE guid=?", (guid,)).fetchone():
+                return "duplicate", 0
+            outcome, generation = "ignored", 0
+            if state is not None:
+                row = conn.execute("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, pr)).fetchone()
+                if row is None:
+                    generation = 1
+                    conn.execute(
+                        "INSERT INTO desired (repo, pr, state, sha, pr_updated_at, generation, changed)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (repo, pr, state, sha, pr_updated_at, generation, now),
+                    )
+                    outcome = "accepted"
+                elif pr_updated_at < row["pr_updated_at"]:
+                    outcome, generation = "stale", row["generation"]
+                elif row["state"] == state and (state == "absent" or row["sha"] == sha):
+                    outcome, generation = "unchanged", row["generation"]
+                    conn.execute(
+                        "UPDATE desired SET pr_updated_at=? WHERE repo=? AND pr=?", (pr_updated_at, repo, pr)
+                    )
+                else:
+                    generation = row["generation"] + 1
+                    conn.execute(
+                        "UPDATE desired SET state=?, sha=?, pr_updated_at=?, generation=?, changed=?"
+                        " WHERE repo=? AND pr=?",
+                        (state, sha, pr_updated_at, generation, now, repo, pr),
+                    )
+                    outcome = "accepted"
+            conn.execute(
+                "INSERT INTO deliveries (guid, received, event, action, repo, pr, outcome)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (guid, now, event, action, repo, pr, outcome),
+            )
+        return outcome, generation
+
+    # --- converging -------------------------------------------------------
+    def pending(self) -> list[Pending]:
+        """PRs whose desired generation is ahead of the applied one, oldest change first."""
+        rows = self.query(
+            "SELECT repo, pr, state, sha, generation, changed FROM desired"
+            " WHERE generation > applied_generation ORDER BY changed"
+        )
+        return [Pending(**row) for row in rows]
+
+    def desired(self, repo: str, pr: int) -> dict | None:
+        rows = self.query("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, pr))
+        return rows[0] if rows else None
+
+    def start_run(self, item: Pending) -> int:
+        kind = "deploy" if item.state == "present" else "cleanup"
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (repo, pr, generation, kind, sha, status, queued, started)"
+                " VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
+                (item.repo, item.pr, item.generation, kind, item.sha, item.changed, time.time()),
+            )
+            return cur.lastrowid
+
+    def finish_run(self, run_id: int, item: Pending, status: str, rc: int | None, message: str = "",
+                   applied: bool = True) -> None:
+        """Close the run; when `applied`, the PR's generation counts as converged."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET status=?, rc=?, finished=?, message=? WHERE id=?",
+                (status, rc, time.time(), message[-2000:], run_id),
+            )
+            if applied:
+                conn.execute(
+                    "UPDATE desired SET applied_generation=MAX(applied_generation, ?) WHERE repo=? AND pr=?",
+                    (item.generation, item.repo, item.pr),
+                )
+
+    def interrupt_stale_runs(self) -> int:
+        """At start: runs still marked running were cut short by a crash; they stay pending."""
+        with self.transaction() as conn:
+            return conn.execute(
+                "UPDATE runs SET status='interrupted', finished=? WHERE status='running'", (time.time(),)
+            ).rowcount
+
+    def writable(self) -> bool:
+        try:
+            with self.transaction() as conn:
+                conn.execute("CREATE TABLE IF NOT EXISTS healthcheck (x INTEGER)")
+            return True
+        except sqlite3.Error:
+            return False
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

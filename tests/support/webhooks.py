@@ -1,0 +1,60 @@
+"""Real GitHub payloads (tests/fixtures/github), rewritten to a local repository, and signed."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from pathlib import Path
+
+import requests
+
+from shim.signature import sign
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "github"
+
+
+def load_payload(name: str) -> dict:
+    return json.loads((FIXTURES / "payloads" / f"{name}.json").read_text())
+
+
+def pull_request_payload(action: str, repo: str, number: int, sha: str, updated_at: str,
+                         head_ref: str = "feature", title: str = "A change") -> dict:
+    """The octokit example for `action`, with repository, number, SHA and time replaced."""
+    source = {"opened": "opened", "reopened": "reopened", "synchronize": "synchronize",
+              "closed": "closed", "labeled": "labeled"}.get(action, "opened")
+    payload = copy.deepcopy(load_payload(f"pull_request.{source}.octokit"))
+    payload["action"] = action
+    owner, name = repo.split("/")
+    payload["number"] = number
+    payload["repository"]["full_name"] = repo
+    payload["repository"]["name"] = name
+    payload["repository"]["owner"]["login"] = owner
+    pr = payload["pull_request"]
+    pr["number"] = number
+    pr["title"] = title
+    pr["updated_at"] = updated_at
+    pr["head"]["sha"] = sha
+    pr["head"]["ref"] = head_ref
+    pr["head"]["repo"]["full_name"] = repo
+    pr["base"]["repo"]["full_name"] = repo
+    if action == "synchronize":
+        payload["after"] = sha
+    return payload
+
+
+def signed_headers(secret: str, body: bytes, event: str = "pull_request", delivery: str | None = None) -> dict:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/044aadd",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "X-GitHub-Hook-ID": "292430182",
+        "X-Hub-Signature-256": sign(secret, body),
+    }
+
+
+def send(url: str, secret: str, payload: dict, event: str = "pull_request", delivery: str | None = None,
+         timeout: float = 10) -> requests.Response:
+    body = json.dumps(payload).encode()
+    return requests.post(url, data=body, headers=signed_headers(secret, body, event, delivery), timeout=timeout)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+
+from shim.store import Store
+
+A, B, C = "a" * 40, "b" * 40, "c" * 40
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(str(tmp_path / "state.db"))
+    yield s
+    s.close()
+
+
+def accept(store, guid, state, sha, at, pr=1):
+    return store.accept(guid, "pull_request", "x", "o/r", pr, state, sha, at)
+
+
+def test_redelivered_guid_is_a_duplicate(store):
+    assert accept(store, "g1", "present", A, "2026-01-01T00:00:00Z") == ("accepted", 1)
+    assert accept(store, "g1", "present", A, "2026-01-01T00:00:00Z") == ("duplicate", 0)
+    assert len(store.pending()) == 1
+
+
+def test_burst_coalesces_to_the_newest_sha(store):
+    for i in range(20):
+        accept(store, f"g{i}", "present", f"{i:040x}", f"2026-01-01T00:00:{i:02d}Z")
+    [item] = store.pending()
+    assert item.sha == f"{19:040x}"
+    assert item.generation == 20
+
+
+def test_older_event_is_stale(store):
+    accept(store, "g1", "present", B, "2026-01-01T00:05:00Z")
+    assert accept(store, "g0", "present", A, "2026-01-01T00:01:00Z") == ("stale", 1)
+    assert store.pending()[0].sha == B
+
+
+def test_same_wanted_state_does_not_rerun(store):
+    accept(store, "g1", "present", A, "2026-01-01T00:00:00Z")
+    [item] = store.pending()
+    run = store.start_run(item)
+    store.finish_run(run, item, "successful", 0)
+    assert accept(store, "g2", "present", A, "2026-01-01T00:00:01Z")[0] == "unchanged"
+    assert store.pending() == []
+
+
+def test_close_after_deploy_is_pending_again(store):
+    accept(store, "g1", "present", A, "2026-01-01T00:00:00Z")
+    [item] = store.pending()
+    store.finish_run(store.start_run(item), item, "successful", 0)
+    assert accept(store, "g2", "absent", A, "2026-01-01T00:01:00Z") == ("accepted", 2)
+    [item] = store.pending()
+    assert item.state == "absent"
+
+
+def test_a_run_for_an_old_generation_leaves_the_new_one_pending(store):
+    accept(store, "g1", "present", A, "2026-01-01T00:00:00Z")
+    [old] = store.pending()
+    run = store.start_run(old)
+    accept(store, "g2", "present", C, "2026-01-01T00:00:05Z")
+    store.finish_run(run, old, "successful", 0)
+    [item] = store.pending()
+    assert (item.sha, item.generation) == (C, 2)
+
+
+def test_crashed_runs_are_marked_and_stay_pending(store):
+    accept(store, "g1", "present", A, "2026-01-01T00:00:00Z")
+    store.start_run(store.pending()[0])
+    assert store.interrupt_stale_runs() == 1
+    assert len(store.pending()) == 1
+    assert store.query("SELECT status FROM runs") == [{"status": "interrupted"}]
