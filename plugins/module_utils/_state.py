@@ -126,7 +126,7 @@ def upsert_record(conn, values: dict, now: float | None = None) -> dict:
     if old is None:
         row = dict(values, created=now, updated=now, last_push=now)
         columns = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
+        marks = ", ".join("?" * len(row))
         conn.execute(f"INSERT INTO deployments ({columns}) VALUES ({marks})", tuple(row.values()))
         return row
     row = dict(old)

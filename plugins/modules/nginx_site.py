@@ -18,7 +18,9 @@ description:
   - Every change runs O(test_command) (C(nginx -t)) before O(reload_command). When the test fails,
     the previous file is put back (or the new one removed) and the module fails with nginx's output.
 author:
-  - preview maintainers
+  - preview maintainers (@preview-envs)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

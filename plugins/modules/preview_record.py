@@ -11,12 +11,14 @@ version_added: 0.1.0
 description:
   - Keeps the record of a PR's preview (repository, PR, commit, ports, URL, status, timestamps)
     and its two port leases (app and database) in the preview host's SQLite state file.
-  - With O(state=present) the ports are leased on first use and kept on later runs:
+  - With O(state=present) the ports are leased on first use and kept on later runs,
     8000+N and 9000+N when free, otherwise the lowest free port of O(port_range).
   - With O(state=absent) the record is deleted and the ports are released.
   - Every name (label, compose project, work dir, URL) is derived from O(slug) and O(pr) only.
 author:
-  - preview maintainers
+  - preview maintainers (@preview-envs)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

@@ -18,7 +18,9 @@ description:
   - Anything else fails with a message that says what was looked for.
   - Reads files only; never runs anything from the repository.
 author:
-  - preview maintainers
+  - preview maintainers (@preview-envs)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -50,7 +52,7 @@ kind:
   type: str
   returned: success
 compose_file:
-  description: The repository's compose file relative to O(project_src) (empty unless O(kind=compose)).
+  description: The repository's compose file relative to O(project_src) (empty unless RV(kind=compose)).
   type: str
   returned: success
 has_dockerfile:

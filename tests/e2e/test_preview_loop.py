@@ -79,4 +79,4 @@ def test_open_push_close(tmp_path, nginx, github):
             import subprocess
 
             subprocess.run(["docker", "compose", "-p", PROJECT, "down", "-v", "--rmi", "local"],
-                           capture_output=True)
+                           capture_output=True, check=False)

@@ -84,7 +84,7 @@ class PrivateNginx:
 
     def stop(self) -> None:
         subprocess.run([self.nginx, "-p", str(self.root), "-c", str(self.conf), "-s", "quit"],
-                       capture_output=True)
+                       capture_output=True, check=False)
         pid_file = self.root / "nginx.pid"
         deadline = time.monotonic() + 10
         while pid_file.exists() and time.monotonic() < deadline:

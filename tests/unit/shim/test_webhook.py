@@ -78,7 +78,7 @@ def test_redelivery_is_acknowledged_and_not_run_again(env):
 
 
 def test_closed_means_absent(env):
-    client, store, _ = env
+    client, store = env[0], env[1]
     resp = post(client, pull_request_payload("closed", "octo/hello", 5, SHA, "2026-12-01T10:00:00Z"))
     assert resp.status_code == 202
     assert store.pending()[0].state == "absent"
@@ -130,7 +130,7 @@ def test_unknown_event_and_action_are_ignored(env):
 
 
 def test_payload_strings_never_reach_the_desired_state(env):
-    client, store, _ = env
+    client, store = env[0], env[1]
     payload = opened(head_ref="{{ lookup('pipe','touch /tmp/pwned') }}", title="$(touch /tmp/pwned)")
     assert post(client, payload).status_code == 202
     row = store.query("SELECT * FROM desired")[0]
@@ -138,7 +138,7 @@ def test_payload_strings_never_reach_the_desired_state(env):
 
 
 def test_healthz_and_metrics(env):
-    client, _, _ = env
+    client = env[0]
     post(client, opened())
     health = client.simulate_get("/healthz")
     assert health.status_code == 200
