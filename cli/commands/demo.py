@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -101,7 +101,7 @@ def _start_shim(workdir: Path, config_path: Path, config: dict) -> None:
 
 
 def _deliver(config: dict, action: str, sha: str, webhook_url: str) -> dict:
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     payload = {
         "action": action,
         "number": PR,
@@ -119,7 +119,9 @@ def _deliver(config: dict, action: str, sha: str, webhook_url: str) -> dict:
     try:
         resp = requests.post(webhook_url, data=body, headers=headers, timeout=10)
     except requests.RequestException as exc:
-        raise click.ClickException(f"could not reach {webhook_url}: {exc} (is nginx running? scripts/bootstrap)")
+        raise click.ClickException(
+            f"could not reach {webhook_url}: {exc} (is nginx running? run scripts/bootstrap)"
+        ) from None
     if resp.status_code >= 300:
         raise click.ClickException(f"the shim answered {resp.status_code}: {resp.text}")
     return resp.json()

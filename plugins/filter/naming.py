@@ -36,6 +36,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.preview.envs.plugins.module_utils import _naming
 
 

@@ -94,6 +94,7 @@ import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.preview.envs.plugins.module_utils import _naming
 
 LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,60}[a-z0-9])?-pr-[0-9]{1,9}$")

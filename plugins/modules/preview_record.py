@@ -137,6 +137,7 @@ url:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.preview.envs.plugins.module_utils import _naming, _state
 
 
