@@ -1,0 +1,493 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, preview maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: compose_project
+short_description: Bring a docker compose project up or tear it down, verified
+version_added: 0.1.0
+description:
+  - Runs the C(docker compose) v2 CLI plugin for one project, the preview environment of one pull request.
+  - V(present) runs C(docker compose up --detach), builds images when asked, waits until every container is
+    running and, where it has a healthcheck, healthy, and then checks that again itself.
+  - V(absent) runs C(docker compose down) and then removes whatever containers, networks, volumes (with
+    O(remove_volumes)) and dangling images (with O(remove_images)) still carry the label
+    C(com.docker.compose.project=<project_name>); the task fails if any of them cannot be removed.
+  - Needs only the docker CLI with the compose plugin (2.18 or later) on the target; no Python Docker SDK.
+author:
+  - preview maintainers (@preview-envs)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: partial
+    details:
+      - For O(state=present) the module runs C(docker compose up --dry-run) and reports the changes compose
+        says it would make; nothing is built, created or started.
+      - With O(build=true), compose's dry run builds a placeholder image instead of the real one, so every
+        service that has a C(build) section is reported as to be recreated (RV(ignore:changed=true)) even
+        when the real build would come from cache and leave its container alone.
+      - For O(state=absent), RV(ignore:changed) says whether any resource the real run would remove exists
+        (containers, networks, volumes with O(remove_volumes), dangling images with O(remove_images)), or
+        compose's dry run would remove an image.
+      - RV(containers) describes the containers as they are now, not as they would be.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in
+      diff mode.
+    support: none
+  idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation
+      indicates no change.
+    support: full
+    details:
+      - With O(build=true) images are rebuilt on every run; a rebuild that yields the same image (cache)
+        changes no container and reports RV(ignore:changed=false).
+options:
+  project_src:
+    description:
+      - The project's working directory, passed as C(--project-directory); relative O(files) and build
+        contexts are resolved from it.
+      - It must exist for O(state=present). For O(state=absent) a missing directory is allowed (the checkout
+        may already be gone); the project is then torn down by name and label only, without O(files).
+    type: path
+    required: true
+  project_name:
+    description:
+      - The compose project name (C(--project-name)), which prefixes every container, network and volume.
+      - Compose's rule applies, lowercase letters, digits, dashes and underscores, starting with a letter or
+        a digit.
+    type: str
+    required: true
+  files:
+    description:
+      - Compose files (C(--file)), relative to O(project_src) or absolute. When not set, compose looks for
+        C(compose.yaml), C(compose.yml), C(docker-compose.yaml) or C(docker-compose.yml) in O(project_src).
+    type: list
+    elements: path
+  state:
+    description:
+      - V(present) means C(docker compose up); V(absent) means C(docker compose down) plus the label sweep.
+    type: str
+    choices: [present, absent]
+    default: present
+  build:
+    description:
+      - Build images before starting containers (C(up --build)). Without it, images are only built when they
+        do not exist yet.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Wait until the containers are running and healthy (C(up --wait --wait-timeout)), then poll
+        C(docker compose ps) for up to O(wait_timeout) more seconds until every container is running and,
+        if it has a healthcheck, healthy, since compose 2.26 has been seen to return before that.
+      - A container that exits, or is still not ready at the end, fails the task.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds for C(--wait-timeout), and the length of the module's own readiness poll after it.
+    type: int
+    default: 60
+  stop_timeout:
+    description:
+      - Seconds to wait for a container to stop before it is killed (C(--timeout) of C(up), used when
+        recreating, and of C(down)). Compose's default (10) when not set.
+    type: int
+  remove_volumes:
+    description:
+      - For O(state=absent), also remove the project's named and anonymous volumes (C(down --volumes)) and
+        any volume still labelled with the project.
+    type: bool
+    default: true
+  remove_orphans:
+    description:
+      - Remove containers of services that are no longer in the compose files (C(--remove-orphans)), on
+        C(up) and on C(down).
+    type: bool
+    default: true
+  remove_images:
+    description:
+      - For O(state=absent), C(down --rmi). V(local) removes the images compose built without a custom
+        tag, V(all) every image the services use, V(none) keeps them.
+      - With V(local) or V(all), the dangling images labelled with the project (older builds that a
+        rebuild untagged, which C(down --rmi) does not know about) are removed too.
+    type: str
+    choices: [none, local, all]
+    default: none
+  env:
+    description:
+      - Extra environment for the compose process, for the variables the compose files interpolate
+        (for example C(APP_PORT)). Values become strings (booleans V(true)/V(false), null an empty string).
+      - The values are not hidden from logs; keep secrets in an env file of the project instead.
+    type: dict
+    default: {}
+  docker_cli:
+    description:
+      - The docker CLI to run, a name looked up in E(PATH) or a path.
+    type: path
+    default: docker
+  logs_on_failure:
+    description:
+      - On failure, how many lines of compose's own output and of each container's log go into RV(logs).
+        V(0) collects none.
+    type: int
+    default: 50
+notes:
+  - Every command is run as an argv list, never through a shell.
+  - For O(state=present), RV(ignore:changed) comes from compose's progress events (C(Created),
+    C(Recreated), C(Started), C(Removed) and the like; C(Running), C(Up-to-date), C(Healthy) and C(Built)
+    mean no change) and, outside check mode, from comparing the project's containers (ID and state) before
+    and after.
+  - For O(state=absent), it comes from comparing the project's labelled resources before and after, and
+    from compose's image removal events. Its other C(down) events are not trusted, compose 2.26 reports
+    the volumes that a compose file declares as C(Removed) even when they do not exist.
+seealso:
+  - name: docker compose CLI reference
+    description: The commands this module runs.
+    link: https://docs.docker.com/reference/cli/docker/compose/
+"""
+
+EXAMPLES = r"""
+- name: Deploy the preview of PR 5, rebuilding the app image
+  preview.envs.compose_project:
+    project_src: /opt/preview-deployments/app-pr-5/src
+    project_name: preview-app-pr-5
+    build: true
+    stop_timeout: 5
+    env:
+      APP_PORT: "18005"
+  register: deploy
+
+- name: Show where the preview answers
+  ansible.builtin.debug:
+    msg: "{{ deploy.containers | map(attribute='ports') | flatten | map(attribute='published_port') | list }}"
+
+- name: Deploy with an explicit compose file and a shorter wait
+  preview.envs.compose_project:
+    project_src: /opt/preview-deployments/app-pr-6/src
+    project_name: preview-app-pr-6
+    files:
+      - deploy/compose.preview.yaml
+    wait_timeout: 30
+
+- name: Tear the preview down, volumes and built images included
+  preview.envs.compose_project:
+    project_src: /opt/preview-deployments/app-pr-5/src
+    project_name: preview-app-pr-5
+    state: absent
+    remove_images: local
+"""
+
+RETURN = r"""
+containers:
+  description:
+    - The project's containers after the run (in check mode, as they are now). Empty after O(state=absent).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Container name.
+      type: str
+      sample: preview-app-pr-5-web-1
+    service:
+      description: The compose service it belongs to.
+      type: str
+      sample: web
+    state:
+      description: Docker's container state.
+      type: str
+      sample: running
+    health:
+      description: V(healthy), V(unhealthy) or V(starting); null when the container has no healthcheck.
+      type: str
+      sample: healthy
+    image:
+      description: The image as compose names it.
+      type: str
+      sample: preview-app-pr-5-web
+    ports:
+      description: Published ports (exposed-only ports are left out).
+      type: list
+      elements: dict
+      contains:
+        url:
+          description: The host address the port is bound to.
+          type: str
+          sample: 127.0.0.1
+        target_port:
+          description: The port inside the container.
+          type: int
+          sample: 8080
+        published_port:
+          description: The port on the host.
+          type: int
+          sample: 18005
+        protocol:
+          description: V(tcp) or V(udp).
+          type: str
+          sample: tcp
+actions:
+  description:
+    - Compose's progress events, in order (in check mode, the dry run's), plus one C(Removed) entry for
+      each resource the O(state=absent) label sweep removed.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    resource_type:
+      description: V(container), V(network), V(volume), V(image) or V(service).
+      type: str
+      sample: container
+    name:
+      description: The resource's name.
+      type: str
+      sample: preview-app-pr-5-web-1
+    status:
+      description:
+        - What compose reported, for example V(Created), V(Recreated), V(Started), V(Running), V(Removed).
+      type: str
+      sample: Started
+  sample:
+    - {resource_type: network, name: preview-app-pr-5_default, status: Created}
+    - {resource_type: container, name: preview-app-pr-5-web-1, status: Started}
+cmd:
+  description: The argv of the main compose command (C(up) or C(down)).
+  returned: always
+  type: list
+  elements: str
+  sample: [docker, compose, --ansi, never, --progress, plain, --project-name, preview-app-pr-5, up, --detach]
+rc:
+  description: Exit code of that command.
+  returned: always
+  type: int
+  sample: 0
+stdout:
+  description: Its standard output (build output goes here).
+  returned: always
+  type: str
+stderr:
+  description: Its standard error (compose's progress events and error messages go here).
+  returned: always
+  type: str
+logs:
+  description:
+    - On failure, a bounded report for humans, in sections, the last O(logs_on_failure) lines of the
+      failing command's output (the build log when a build failed), the last healthcheck probe of each
+      container that is not healthy, and the last O(logs_on_failure) lines of each container's log.
+    - Lines are cut at 400 characters and the whole at 24000 characters, keeping the end.
+  returned: failure
+  type: str
+"""
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.preview.envs.plugins.module_utils._compose import (
+    DEAD_STATES,
+    ComposeProject,
+    bound_text,
+    check_project_name,
+    describe_not_ready,
+    down_argv,
+    down_changed,
+    has_changes,
+    not_ready,
+    parse_events,
+    short_reason,
+    tail_lines,
+    up_argv,
+)
+
+POLL_INTERVAL = 0.5
+
+
+def env_strings(env: dict) -> dict:
+    def to_str(value):
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return "" if value is None else str(value)
+
+    return {str(key): to_str(value) for key, value in (env or {}).items()}
+
+
+def command_result(run, events, changed, containers) -> dict:
+    return dict(
+        changed=changed,
+        containers=containers,
+        actions=[event._asdict() for event in events],
+        cmd=run.argv,
+        rc=run.rc,
+        stdout=run.stdout,
+        stderr=run.stderr,
+    )
+
+
+def fail_up(module, project, run, events, reason, containers=None):
+    params = module.params
+    lines = params["logs_on_failure"]
+    if containers is None:
+        containers = project.ps(check=False)
+    pending = not_ready(containers)
+    if pending and not any(container["name"] in reason for container, dummy in pending):
+        reason = f"{reason}; {describe_not_ready(pending)}"
+    logs = ""
+    if lines > 0:
+        unhealthy = [container["name"] for container, dummy in pending if container["health"]]
+        logs = bound_text(
+            [
+                (
+                    f"docker compose up output (last {lines} lines)",
+                    tail_lines(run.stdout + "\n" + run.stderr, lines),
+                ),
+                ("health checks", project.health_logs(unhealthy)),
+                (f"container logs (last {lines} lines each)", project.logs_tail(lines)),
+            ]
+        )
+    result = command_result(run, events, has_changes(events), containers)
+    msg = f"compose up failed for project {project.project_name}: {reason}"
+    module.fail_json(msg=msg, logs=logs, **result)
+
+
+def wait_until_ready(module, project, run, events) -> list:
+    """Compose's --wait has returned 0 with containers still starting: look again until all are ready."""
+    timeout = module.params["wait_timeout"]
+    deadline = time.monotonic() + timeout
+    while True:
+        containers = project.ps()
+        pending = not_ready(containers)
+        if not pending:
+            return containers
+        if any(container["state"] in DEAD_STATES for container, dummy in pending):
+            fail_up(module, project, run, events, describe_not_ready(pending), containers)
+        if time.monotonic() >= deadline:
+            reason = f"not ready {timeout}s after compose returned: {describe_not_ready(pending)}"
+            fail_up(module, project, run, events, reason, containers)
+        time.sleep(POLL_INTERVAL)
+
+
+def present(module, project) -> dict:
+    params = module.params
+    check = module.check_mode
+    before = None if check else project.container_states()
+    argv = up_argv(
+        project.base(dry_run=check),
+        build=params["build"],
+        wait=params["wait"],
+        wait_timeout=params["wait_timeout"],
+        stop_timeout=params["stop_timeout"],
+        remove_orphans=params["remove_orphans"],
+    )
+    run = project.run(argv)
+    parsed = parse_events(run.stderr)
+    for warning in parsed.warnings:
+        module.warn(f"docker compose: {warning}")
+    if run.rc != 0:
+        fail_up(module, project, run, parsed.events, short_reason(parsed.other, run.rc))
+    if check:
+        return command_result(run, parsed.events, has_changes(parsed.events), project.ps())
+    if params["wait"]:
+        containers = wait_until_ready(module, project, run, parsed.events)
+    else:
+        containers = project.ps()
+    changed = has_changes(parsed.events) or project.container_states() != before
+    return command_result(run, parsed.events, changed, containers)
+
+
+def absent(module, project) -> dict:
+    params = module.params
+    check = module.check_mode
+    remove_volumes = params["remove_volumes"]
+    kinds = ["container", "network"]
+    if remove_volumes:
+        kinds.append("volume")
+    if params["remove_images"] != "none":
+        kinds.append("image")
+    before = project.inventory(kinds)
+    argv = down_argv(
+        project.base(dry_run=check),
+        remove_volumes=remove_volumes,
+        remove_orphans=params["remove_orphans"],
+        remove_images=params["remove_images"],
+        stop_timeout=params["stop_timeout"],
+    )
+    run = project.run(argv)
+    parsed = parse_events(run.stderr)
+    for warning in parsed.warnings:
+        module.warn(f"docker compose: {warning}")
+    if run.rc != 0:
+        then = "the real run removes" if check else "removing"
+        module.warn(
+            f"compose down failed for project {project.project_name} ({short_reason(parsed.other, run.rc)}); "
+            f"{then} its labelled resources directly"
+        )
+    if check:
+        # What the real run would remove: everything in the inventory, plus the images compose names.
+        changed = down_changed(before, set(), parsed.events)
+        return command_result(run, parsed.events, changed, project.ps(check=False))
+
+    # Whatever down did not know about (other compose files, a failed down, older image builds).
+    events = parsed.events + project.sweep(kinds)
+    after = project.inventory(kinds)
+    result = command_result(run, events, down_changed(before, after, parsed.events), [])
+    if after:
+        left = ", ".join(f"{kind} {name}" for kind, name in sorted(after))
+        reason = short_reason(parsed.other, run.rc) if run.rc else "they could not be removed"
+        msg = f"compose down failed for project {project.project_name}: {left} left ({reason})"
+        module.fail_json(msg=msg, **result)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            project_src=dict(type="path", required=True),
+            project_name=dict(type="str", required=True),
+            files=dict(type="list", elements="path"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            build=dict(type="bool", default=False),
+            wait=dict(type="bool", default=True),
+            wait_timeout=dict(type="int", default=60),
+            stop_timeout=dict(type="int"),
+            remove_volumes=dict(type="bool", default=True),
+            remove_orphans=dict(type="bool", default=True),
+            remove_images=dict(type="str", choices=["none", "local", "all"], default="none"),
+            env=dict(type="dict", default={}),
+            docker_cli=dict(type="path", default="docker"),
+            logs_on_failure=dict(type="int", default=50),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        check_project_name(params["project_name"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    for name in ("wait_timeout", "stop_timeout", "logs_on_failure"):
+        if params[name] is not None and params[name] < 0:
+            module.fail_json(msg=f"{name} must not be negative, got {params[name]}")
+
+    project_src = os.path.abspath(params["project_src"])
+    files = params["files"] or []
+    if not os.path.isdir(project_src):
+        if params["state"] == "present":
+            module.fail_json(msg=f"project_src {project_src} is not a directory")
+        project_src, files = None, []  # teardown after the checkout is gone: by name and label only
+    for compose_file in files:
+        if not os.path.isfile(os.path.join(project_src, compose_file)):
+            module.fail_json(msg=f"compose file {compose_file} not found in {project_src}")
+
+    docker_cli = module.get_bin_path(params["docker_cli"], required=True)
+    env = env_strings(params["env"])
+    project = ComposeProject(module, docker_cli, params["project_name"], project_src, files, env)
+    project.detect_version()
+    result = present(module, project) if params["state"] == "present" else absent(module, project)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

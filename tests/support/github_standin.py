@@ -1,0 +1,1112 @@
+"""A local stand-in for the parts of GitHub's REST API that the collection uses.
+
+GitHub itself is out of reach from the test machines, so tests talk to this server instead. It follows
+GitHub's documented contract, taken from the OpenAPI subset in
+``tests/fixtures/github/github-openapi-subset.json``, and keeps its state in memory:
+
+* issue comments: ``GET``/``POST /repos/{owner}/{repo}/issues/{issue_number}/comments`` (``since``,
+  ``per_page``, ``page``, with a ``link`` header) and ``GET``/``PATCH``/``DELETE
+  /repos/{owner}/{repo}/issues/comments/{comment_id}``;
+* repository webhooks: ``GET``/``POST /repos/{owner}/{repo}/hooks`` and ``GET``/``PATCH``/``DELETE
+  /repos/{owner}/{repo}/hooks/{hook_id}``. As documented, a ``PATCH`` without ``config.secret`` removes the
+  stored secret; the API shows a set secret only as ``"********"``;
+* ``GET /rate_limit``;
+* ``GET /repos/{owner}/{repo}``: a minimal repository object with ``permissions``. This operation is not in
+  the OpenAPI subset; it is whitelisted explicitly (see ``EXTRA_OPERATIONS``) so clients can check access.
+
+Every request is checked against the document. The method and path must match one of its path templates
+(or the whitelist), path parameters must have their declared types, query parameters must be declared, and the
+JSON body must satisfy the operation's ``requestBody`` schema (``type``, ``required``, ``properties``,
+``additionalProperties: false``, ``enum``, ``items``, ``nullable``, ``oneOf``/``anyOf`` loosely). A request
+that breaks the contract gets the answer GitHub gives (404 for an unknown route, 400 "Problems parsing JSON",
+400 "Body should be a JSON object", 422 in the ``validation-error`` shape) and is described in
+``violations``, so a test can assert ``standin.violations == []``. Unknown query parameters are recorded but
+otherwise ignored, as GitHub ignores them. A documented operation that the stand-in does not implement answers
+501 and is recorded too, so a gap in the stand-in can't pass for a working client.
+
+Like GitHub, the ``link`` header points at ``/repositories/{repository_id}/...`` URLs, which the server also
+routes: a client that builds page URLs itself instead of following the links stands out.
+
+Authentication takes ``Authorization: Bearer TOKEN`` or ``token TOKEN``. ``tokens`` maps each known token to
+its OAuth scopes; answers to a valid token carry ``X-OAuth-Scopes``. A missing token gets 401 "Requires
+authentication", an unknown one 401 "Bad credentials". The repositories are private, so a token without a
+scope the endpoint accepts gets 404, as GitHub answers for private resources. Every answer carries the
+``x-ratelimit-*`` headers; each token has a primary budget of ``rate_limit`` requests (``GET /rate_limit``
+does not count), and an exhausted budget answers 403 with ``x-ratelimit-remaining: 0``.
+
+``fail_next`` queues canned answers (5xx, secondary rate limits, permission errors) for the next matching
+requests; they are served after the contract check and before authentication.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import json
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+OPENAPI_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "github" / "github-openapi-subset.json"
+DOCS_URL = "https://docs.github.com/rest"
+RATE_LIMIT_DOCS_URL = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"
+DEFAULT_TOKENS: dict[str, set[str]] = {"test-token": {"repo", "admin:repo_hook"}}
+DEFAULT_REPOS = ("preview-envs/demo",)
+SUPPORTED_API_VERSIONS = frozenset({"2022-11-28", "2026-03-10"})
+MAX_COMMENT_LENGTH = 65536
+SECRET_MASK = "********"
+SECONDARY_RATE_LIMIT_MESSAGE = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out to GitHub Support for help, please include the request ID."
+)
+
+# Operations served although the OpenAPI subset does not describe them.
+EXTRA_OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("get", "/repos/{owner}/{repo}"): {
+        "operationId": "repos/get",
+        "externalDocs": {"url": "https://docs.github.com/rest/repos/repos#get-a-repository"},
+        "parameters": [{"$ref": "#/components/parameters/owner"}, {"$ref": "#/components/parameters/repo"}],
+    },
+}
+
+_READ_HOOK_SCOPES = frozenset({"repo", "admin:repo_hook", "write:repo_hook", "read:repo_hook"})
+_WRITE_HOOK_SCOPES = frozenset({"repo", "admin:repo_hook", "write:repo_hook"})
+_REPO_SCOPES = frozenset({"repo"})
+# The OAuth scopes each operation accepts; None means any valid token will do.
+ACCEPTED_SCOPES: dict[str, frozenset[str] | None] = {
+    "issues/list-comments": _REPO_SCOPES,
+    "issues/create-comment": _REPO_SCOPES,
+    "issues/get-comment": _REPO_SCOPES,
+    "issues/update-comment": _REPO_SCOPES,
+    "issues/delete-comment": _REPO_SCOPES,
+    "repos/list-webhooks": _READ_HOOK_SCOPES,
+    "repos/get-webhook": _READ_HOOK_SCOPES,
+    "repos/create-webhook": _WRITE_HOOK_SCOPES,
+    "repos/update-webhook": _WRITE_HOOK_SCOPES,
+    "repos/delete-webhook": frozenset({"repo", "admin:repo_hook"}),
+    "repos/get": _REPO_SCOPES,
+    "rate-limit/get": None,
+}
+
+_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One way a value fails its schema, in the terms of a GitHub ``validation-error`` entry."""
+
+    field: str
+    code: str
+    message: str
+
+
+class Schemas:
+    """A validator for the part of JSON Schema (OpenAPI 3.0 flavour) that the GitHub document uses."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+
+    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in schema:
+            node: Any = self.document
+            for part in schema["$ref"].removeprefix("#/").split("/"):
+                node = node[part.replace("~1", "/").replace("~0", "~")]
+            schema = node
+        return schema
+
+    def component(self, name: str) -> dict[str, Any]:
+        return self.resolve({"$ref": f"#/components/schemas/{name}"})
+
+    def problems(self, value: Any, schema: dict[str, Any], where: str = "") -> list[Problem]:
+        found: list[Problem] = []
+        self._check(value, schema, where, found)
+        return found
+
+    def _check(self, value: Any, schema: dict[str, Any], where: str, found: list[Problem]) -> None:
+        schema = self.resolve(schema)
+        if value is None:
+            if not schema.get("nullable") and ("type" in schema or "properties" in schema):
+                found.append(Problem(where, "invalid", f"For '{where or 'body'}', null is not allowed."))
+            return
+        alternatives = schema.get("oneOf") or schema.get("anyOf")
+        if alternatives and not any(not self.problems(value, option, where) for option in alternatives):
+            found.append(
+                Problem(where, "invalid", f"For '{where}', {_show(value)} does not match any allowed form.")
+            )
+        expected = schema.get("type")
+        if expected and not _has_type(value, expected):
+            found.append(
+                Problem(where, "invalid", f"For '{where or 'body'}', {_show(value)} is not {_a(expected)}.")
+            )
+            return
+        if "enum" in schema and value not in schema["enum"]:
+            allowed = ", ".join(str(option) for option in schema["enum"])
+            found.append(
+                Problem(where, "invalid", f"For '{where}', {_show(value)} is not one of: {allowed}.")
+            )
+        if isinstance(value, dict):
+            properties = schema.get("properties", {})
+            for name in schema.get("required", []):
+                if name not in value:
+                    found.append(Problem(_join(where, name), "missing_field", f'"{name}" wasn\'t supplied.'))
+            for name, item in value.items():
+                if name in properties:
+                    self._check(item, properties[name], _join(where, name), found)
+                elif schema.get("additionalProperties") is False:
+                    found.append(Problem(_join(where, name), "invalid", f'"{name}" is not a permitted key.'))
+        elif isinstance(value, list) and "items" in schema:
+            for index, item in enumerate(value):
+                self._check(item, schema["items"], f"{where}[{index}]", found)
+
+
+def _has_type(value: Any, expected: str) -> bool:
+    if isinstance(value, bool) and expected != "boolean":
+        return False
+    return isinstance(value, _JSON_TYPES.get(expected, (object,)))
+
+
+def _a(type_name: str) -> str:
+    return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value)[:60]
+
+
+def _join(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the stand-in received it. Header names are lower case."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    json: Any
+    headers: dict[str, str]
+    raw_body: bytes = b""
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Injection:
+    remaining: int
+    reply: Reply
+    method: str | None
+    path_prefix: str | None
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method.upper() == method) and (
+            self.path_prefix is None or path.startswith(self.path_prefix)
+        )
+
+
+@dataclass
+class _Operation:
+    template: str
+    method: str
+    spec: dict[str, Any]
+    params: dict[str, str]
+
+    @property
+    def operation_id(self) -> str:
+        return self.spec["operationId"]
+
+    @property
+    def docs(self) -> str:
+        return self.spec.get("externalDocs", {}).get("url", DOCS_URL)
+
+
+class _ContractError(Exception):
+    def __init__(self, reply: Reply, violation: str) -> None:
+        super().__init__(violation)
+        self.reply = reply
+        self.violation = violation
+
+
+@dataclass
+class _Bucket:
+    limit: int
+    reset: int
+    used: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
+class GitHubStandIn:
+    """An in-memory GitHub REST API on ``http://127.0.0.1:<free port>``; see the module docstring.
+
+    Use it as a context manager, or call ``start()`` and ``stop()``.
+    """
+
+    def __init__(
+        self,
+        repos: Iterable[str] = DEFAULT_REPOS,
+        tokens: dict[str, set[str]] | None = None,
+        *,
+        login: str = "preview-bot",
+        rate_limit: int = 5000,
+        openapi_path: Path = OPENAPI_PATH,
+    ) -> None:
+        self.document = json.loads(Path(openapi_path).read_text(encoding="utf-8"))
+        self.schemas = Schemas(self.document)
+        self.tokens = {token: set(scopes) for token, scopes in (tokens or DEFAULT_TOKENS).items()}
+        self.login = login
+        self.rate_limit = rate_limit
+        self.requests: list[RecordedRequest] = []
+        self.violations: list[str] = []
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1001)
+        self._repos: dict[str, dict[str, Any]] = {}
+        for full_name in repos:
+            self._add_repo(full_name)
+        self._comments: dict[int, dict[str, Any]] = {}
+        self._hooks: dict[int, dict[str, Any]] = {}
+        self._injections: list[_Injection] = []
+        self._buckets: dict[str, _Bucket] = {}
+        self._routes = self._compile_routes()
+        self._handlers = self._handler_table()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    def start(self) -> GitHubStandIn:
+        if self._server is not None:
+            return self
+        standin = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.standin = standin
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="github-standin",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> GitHubStandIn:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the GitHub stand-in is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- test helpers --------------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        count: int = 1,
+        status: int = 502,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        *,
+        method: str | None = None,
+        path_prefix: str | None = None,
+    ) -> None:
+        """Answer the next ``count`` matching requests with ``status``.
+
+        ``method`` and ``path_prefix`` narrow which requests match. ``headers`` override the usual ones
+        (use them for ``retry-after``, ``x-ratelimit-remaining``/``x-ratelimit-reset`` or
+        ``X-Accepted-GitHub-Permissions``). ``body`` is sent as JSON, or as is when it is ``str`` or
+        ``bytes``; by default it is the secondary-rate-limit message for 403 and 429, else ``basic-error``.
+        """
+        if body is None:
+            if status in (403, 429):
+                body = {
+                    "message": SECONDARY_RATE_LIMIT_MESSAGE,
+                    "documentation_url": f"{RATE_LIMIT_DOCS_URL}#about-secondary-rate-limits",
+                }
+            else:
+                body = _basic_error(status, HTTPStatus(status).phrase)
+        reply = Reply(status, body, {name.lower(): str(value) for name, value in (headers or {}).items()})
+        with self._lock:
+            self._injections.append(_Injection(count, reply, method, path_prefix))
+
+    def add_comment(
+        self,
+        repo: str,
+        number: int,
+        body: str,
+        *,
+        login: str | None = None,
+        author_association: str = "OWNER",
+    ) -> dict[str, Any]:
+        """Store a comment as if someone had posted it; returns its API representation."""
+        with self._lock:
+            comment = self._new_comment(self._repo(repo)["full_name"], number, body, login or self.login)
+            comment["author_association"] = author_association
+            return self._comment_view(comment)
+
+    def add_hook(
+        self,
+        repo: str,
+        url: str,
+        *,
+        events: list[str] | None = None,
+        secret: str | None = None,
+        content_type: str = "json",
+        active: bool = True,
+    ) -> dict[str, Any]:
+        """Store a webhook as if someone had created it; returns its server-side state (see ``hooks``)."""
+        config = {"url": url, "content_type": content_type, "insecure_ssl": "0"}
+        if secret:
+            config["secret"] = secret
+        with self._lock:
+            hook = self._new_hook(self._repo(repo)["full_name"], config, events or ["push"], active)
+            return self._hook_view(hook, reveal_secret=True)
+
+    def comments(self, repo: str, number: int) -> list[dict[str, Any]]:
+        """The comments of an issue or pull request, in API shape, ascending by ID."""
+        with self._lock:
+            full_name = self._repo(repo)["full_name"]
+            return [
+                self._comment_view(comment)
+                for comment in sorted(self._comments.values(), key=lambda item: item["id"])
+                if comment["repo"] == full_name and comment["issue_number"] == number
+            ]
+
+    def hooks(self, repo: str) -> list[dict[str, Any]]:
+        """The webhooks of a repository in API shape, except that ``config.secret`` is the real secret."""
+        with self._lock:
+            full_name = self._repo(repo)["full_name"]
+            return [
+                self._hook_view(hook, reveal_secret=True)
+                for hook in sorted(self._hooks.values(), key=lambda item: item["id"])
+                if hook["repo"] == full_name
+            ]
+
+    def writes(self) -> list[RecordedRequest]:
+        """The recorded requests that could change state (anything but GET)."""
+        with self._lock:
+            return [request for request in self.requests if request.method != "GET"]
+
+    # -- request handling ----------------------------------------------------------------------------------
+
+    def handle(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            token = _bearer(request.headers.get("authorization", ""))
+            bucket = self._bucket(token if token in self.tokens else None)
+            try:
+                reply = self._reply(request, token, bucket)
+            except _ContractError as error:
+                self.violations.append(f"{request.method} {request.path}: {error.violation}")
+                reply = error.reply
+            headers = {
+                "content-type": "application/json; charset=utf-8",
+                "x-github-api-version-selected": request.headers.get("x-github-api-version", "2022-11-28"),
+                "x-github-media-type": "github.v3; format=json",
+                "x-github-request-id": f"STANDIN:{len(self.requests)}",
+                "x-ratelimit-limit": str(bucket.limit),
+                "x-ratelimit-remaining": str(bucket.remaining),
+                "x-ratelimit-used": str(bucket.used),
+                "x-ratelimit-reset": str(bucket.reset),
+                "x-ratelimit-resource": "core",
+            }
+            if token in self.tokens:
+                headers["x-oauth-scopes"] = ", ".join(sorted(self.tokens[token]))
+            headers.update(reply.headers)
+            return Reply(reply.status, reply.body, headers)
+
+    def _reply(self, request: RecordedRequest, token: str | None, bucket: _Bucket) -> Reply:
+        operation = self._check_contract(request)
+        for injection in self._injections:
+            if injection.matches(request.method, request.path):
+                injection.remaining -= 1
+                if injection.remaining <= 0:
+                    self._injections.remove(injection)
+                if operation.operation_id != "rate-limit/get":
+                    bucket.used += 1
+                return copy.deepcopy(injection.reply)
+        if token is None:
+            return Reply(401, {"message": "Requires authentication", "documentation_url": DOCS_URL})
+        if token not in self.tokens:
+            return Reply(401, {"message": "Bad credentials", "documentation_url": DOCS_URL})
+        if operation.operation_id != "rate-limit/get":
+            if bucket.remaining == 0:
+                return Reply(
+                    403,
+                    {
+                        "message": "API rate limit exceeded for user ID 1001. If you reach out to GitHub "
+                        "Support for help, please include the request ID.",
+                        "documentation_url": f"{RATE_LIMIT_DOCS_URL}#about-primary-rate-limits",
+                    },
+                )
+            bucket.used += 1
+        handler = self._handlers.get(operation.operation_id)
+        if handler is None:
+            raise _ContractError(
+                Reply(501, _basic_error(501, "Not implemented by the GitHub stand-in")),
+                f"{operation.operation_id} is in the contract but the stand-in does not implement it",
+            )
+        accepted = ACCEPTED_SCOPES.get(operation.operation_id)
+        extra_headers: dict[str, str] = {}
+        if accepted is not None:
+            extra_headers["x-accepted-oauth-scopes"] = ", ".join(sorted(accepted))
+            if not accepted & self.tokens[token]:
+                return Reply(404, _basic_error(404, "Not Found", operation.docs), extra_headers)
+        reply = handler(operation, request)
+        reply.headers = {**extra_headers, **reply.headers}
+        return reply
+
+    def _handler_table(self) -> dict[str, Callable[[_Operation, RecordedRequest], Reply]]:
+        return {
+            "issues/list-comments": self._list_comments,
+            "issues/create-comment": self._create_comment,
+            "issues/get-comment": self._get_comment,
+            "issues/update-comment": self._update_comment,
+            "issues/delete-comment": self._delete_comment,
+            "repos/list-webhooks": self._list_hooks,
+            "repos/create-webhook": self._create_hook,
+            "repos/get-webhook": self._get_hook,
+            "repos/update-webhook": self._update_hook,
+            "repos/delete-webhook": self._delete_hook,
+            "repos/get": self._get_repo,
+            "rate-limit/get": self._get_rate_limit,
+        }
+
+    # -- the contract --------------------------------------------------------------------------------------
+
+    def _compile_routes(self) -> list[tuple[re.Pattern[str], str, dict[str, Any]]]:
+        path_items: dict[str, dict[str, Any]] = {
+            template: dict(item) for template, item in self.document["paths"].items()
+        }
+        for (method, template), spec in EXTRA_OPERATIONS.items():
+            path_items.setdefault(template, {})[method] = spec
+        routes = []
+        for template, item in path_items.items():
+            multi_segment = {
+                param["name"]
+                for method in _HTTP_METHODS
+                if method in item
+                for param in map(self.schemas.resolve, self._parameters(item, item[method]))
+                if param.get("x-multi-segment")
+            }
+            pattern = ""
+            for literal, name in re.findall(r"([^{]*)(?:\{(\w+)\})?", template):
+                pattern += re.escape(literal)
+                if name:
+                    pattern += f"(?P<{name}>.+)" if name in multi_segment else f"(?P<{name}>[^/]+)"
+            routes.append((re.compile(f"^{pattern}$"), template, item))
+        # The most literal template wins, so /issues/comments/{id} never reads as /issues/{number}/comments.
+        routes.sort(key=lambda route: -len(re.sub(r"\{\w+\}", "", route[1])))
+        return routes
+
+    @staticmethod
+    def _parameters(path_item: dict[str, Any], operation: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(path_item.get("parameters", [])) + list(operation.get("parameters", []))
+
+    def _check_contract(self, request: RecordedRequest) -> _Operation:
+        user_agent = request.headers.get("user-agent", "").strip()
+        if not user_agent:
+            raise _ContractError(
+                Reply(
+                    403,
+                    {
+                        "message": "Request forbidden by administrative rules. Please make sure your request "
+                        "has a User-Agent header (https://docs.github.com/rest/overview/resources-in-the-rest-api"
+                        "#user-agent-required). Check https://developer.github.com for other possible causes."
+                    },
+                ),
+                "no User-Agent header",
+            )
+        version = request.headers.get("x-github-api-version")
+        if version is not None and version not in SUPPORTED_API_VERSIONS:
+            raise _ContractError(
+                Reply(400, _basic_error(400, f"Unsupported 'X-GitHub-Api-Version' header: {version!r}.")),
+                f"unsupported X-GitHub-Api-Version {version!r}",
+            )
+        path = self._canonical_path(request.path)
+        method = request.method.lower()
+        not_found = Reply(404, _basic_error(404, "Not Found"))
+        matches = [(pattern.match(path), template, item) for pattern, template, item in self._routes]
+        matches = [(matched, template, item) for matched, template, item in matches if matched]
+        if not matches:
+            raise _ContractError(not_found, "no path template in the contract matches")
+        for matched, template, item in matches:
+            if method in _HTTP_METHODS and method in item:
+                operation = _Operation(template, request.method, item[method], matched.groupdict())
+                self._check_parameters(request, item, operation, not_found)
+                self._check_body(request, operation)
+                return operation
+        templates = ", ".join(template for _, template, _ in matches)
+        raise _ContractError(not_found, f"the contract has no {request.method} operation on {templates}")
+
+    def _canonical_path(self, path: str) -> str:
+        """Map GitHub's ``/repositories/{id}/...`` link form onto ``/repos/{owner}/{repo}/...``."""
+        matched = re.match(r"^/repositories/(\d+)(/.*)?$", path)
+        if not matched:
+            return path
+        for repo in self._repos.values():
+            if repo["id"] == int(matched.group(1)):
+                return f"/repos/{repo['full_name']}{matched.group(2) or ''}"
+        return path
+
+    def _check_parameters(
+        self, request: RecordedRequest, item: dict[str, Any], operation: _Operation, not_found: Reply
+    ) -> None:
+        declared = {}
+        for param in self._parameters(item, operation.spec):
+            param = self.schemas.resolve(param)
+            declared[(param["in"], param["name"])] = param.get("schema", {})
+        for name, value in operation.params.items():
+            schema = declared.get(("path", name), {})
+            if schema.get("type") == "integer" and not value.isdigit():
+                raise _ContractError(not_found, f"path parameter {name}={value!r} is not an integer")
+        for name, values in request.query.items():
+            schema = declared.get(("query", name))
+            if schema is None:
+                self.violations.append(
+                    f"{request.method} {request.path}: query parameter {name!r} is not in the contract"
+                )
+                continue
+            for value in values:
+                if schema.get("type") == "integer" and not value.lstrip("-").isdigit():
+                    self.violations.append(
+                        f"{request.method} {request.path}: query parameter {name}={value!r} is not an integer"
+                    )
+                if "enum" in schema and value not in schema["enum"]:
+                    self.violations.append(
+                        f"{request.method} {request.path}: query parameter {name}={value!r} is not one of "
+                        f"{schema['enum']}"
+                    )
+
+    def _check_body(self, request: RecordedRequest, operation: _Operation) -> None:
+        request_body = operation.spec.get("requestBody")
+        if request_body is None:
+            if request.raw_body.strip():
+                self.violations.append(
+                    f"{request.method} {request.path}: sends a body, but the operation takes none"
+                )
+            return
+        schema = request_body["content"]["application/json"]["schema"]
+        if not request.raw_body.strip():
+            value: Any = {}
+        else:
+            try:
+                value = json.loads(request.raw_body)
+            except ValueError:
+                raise _ContractError(
+                    Reply(400, _basic_error(400, "Problems parsing JSON", operation.docs)), "body is not JSON"
+                ) from None
+        if value is None and self.schemas.resolve(schema).get("nullable"):
+            return
+        if self.schemas.resolve(schema).get("type") == "object" and not isinstance(value, dict):
+            raise _ContractError(
+                Reply(400, _basic_error(400, "Body should be a JSON object", operation.docs)),
+                "body is not a JSON object",
+            )
+        problems = self.schemas.problems(value, schema)
+        if problems:
+            raise _ContractError(
+                self._validation_failed(operation, problems, "Invalid request.\n\n"),
+                "; ".join(problem.message for problem in problems),
+            )
+
+    def _validation_failed(self, operation: _Operation, problems: list[Problem], prefix: str = "") -> Reply:
+        resource = {"issues": "IssueComment", "repos": "Hook"}.get(operation.operation_id.split("/")[0], "")
+        message = (
+            prefix + "\n".join(problem.message for problem in problems) if prefix else "Validation Failed"
+        )
+        return Reply(
+            422,
+            {
+                "message": message,
+                "errors": [
+                    {
+                        "resource": resource,
+                        "code": problem.code,
+                        "field": problem.field,
+                        "message": problem.message,
+                    }
+                    for problem in problems
+                ],
+                "documentation_url": operation.docs,
+                "status": "422",
+            },
+        )
+
+    # -- state ---------------------------------------------------------------------------------------------
+
+    def _add_repo(self, full_name: str) -> None:
+        owner, _, name = full_name.partition("/")
+        if not owner or not name or "/" in name:
+            raise ValueError(f"repository names look like owner/name, not {full_name!r}")
+        self._repos[full_name.lower()] = {"id": 500000 + len(self._repos) + 1, "full_name": full_name}
+
+    def _repo(self, full_name: str) -> dict[str, Any]:
+        try:
+            return self._repos[full_name.lower()]
+        except KeyError:
+            raise KeyError(f"the stand-in does not know the repository {full_name!r}") from None
+
+    def _bucket(self, token: str | None) -> _Bucket:
+        key = token or ""
+        if key not in self._buckets:
+            limit = self.rate_limit if token else 60
+            self._buckets[key] = _Bucket(limit=limit, reset=int(time.time()) + 3600)
+        return self._buckets[key]
+
+    def _new_comment(self, repo: str, number: int, body: str, login: str) -> dict[str, Any]:
+        now = _timestamp()
+        comment = {
+            "id": next(self._ids),
+            "repo": repo,
+            "issue_number": number,
+            "body": body,
+            "login": login,
+            "author_association": "OWNER",
+            "created_at": now,
+            "updated_at": now,
+        }
+        self._comments[comment["id"]] = comment
+        return comment
+
+    def _new_hook(self, repo: str, config: dict[str, Any], events: list[str], active: bool) -> dict[str, Any]:
+        now = _timestamp()
+        hook = {
+            "id": next(self._ids),
+            "repo": repo,
+            "name": "web",
+            "active": active,
+            "events": list(events),
+            "config": dict(config),
+            "created_at": now,
+            "updated_at": now,
+        }
+        self._hooks[hook["id"]] = hook
+        return hook
+
+    def _api_root(self) -> str:
+        return self.base_url if self._server is not None else "https://api.github.com"
+
+    def _user_view(self, login: str) -> dict[str, Any]:
+        root = self._api_root()
+        user_id = 1001 if login == self.login else 2000 + sum(login.encode())
+        return {
+            "login": login,
+            "id": user_id,
+            "node_id": base64.b64encode(f"04:User{user_id}".encode()).decode(),
+            "avatar_url": f"https://avatars.githubusercontent.com/u/{user_id}?v=4",
+            "gravatar_id": "",
+            "url": f"{root}/users/{login}",
+            "html_url": f"https://github.com/{login}",
+            "followers_url": f"{root}/users/{login}/followers",
+            "following_url": f"{root}/users/{login}/following{{/other_user}}",
+            "gists_url": f"{root}/users/{login}/gists{{/gist_id}}",
+            "starred_url": f"{root}/users/{login}/starred{{/owner}}{{/repo}}",
+            "subscriptions_url": f"{root}/users/{login}/subscriptions",
+            "organizations_url": f"{root}/users/{login}/orgs",
+            "repos_url": f"{root}/users/{login}/repos",
+            "events_url": f"{root}/users/{login}/events{{/privacy}}",
+            "received_events_url": f"{root}/users/{login}/received_events",
+            "type": "Bot" if login.endswith("[bot]") else "User",
+            "site_admin": False,
+        }
+
+    def _comment_view(self, comment: dict[str, Any]) -> dict[str, Any]:
+        repo, number, comment_id = comment["repo"], comment["issue_number"], comment["id"]
+        root = self._api_root()
+        return {
+            "id": comment_id,
+            "node_id": base64.b64encode(f"012:IssueComment{comment_id}".encode()).decode(),
+            "url": f"{root}/repos/{repo}/issues/comments/{comment_id}",
+            "html_url": f"https://github.com/{repo}/pull/{number}#issuecomment-{comment_id}",
+            "body": comment["body"],
+            "user": self._user_view(comment["login"]),
+            "created_at": comment["created_at"],
+            "updated_at": comment["updated_at"],
+            "issue_url": f"{root}/repos/{repo}/issues/{number}",
+            "author_association": comment["author_association"],
+            "performed_via_github_app": None,
+        }
+
+    def _hook_view(self, hook: dict[str, Any], *, reveal_secret: bool = False) -> dict[str, Any]:
+        url = f"{self._api_root()}/repos/{hook['repo']}/hooks/{hook['id']}"
+        config = {key: value for key, value in hook["config"].items() if key != "secret"}
+        if hook["config"].get("secret"):
+            config["secret"] = hook["config"]["secret"] if reveal_secret else SECRET_MASK
+        return {
+            "type": "Repository",
+            "id": hook["id"],
+            "name": hook["name"],
+            "active": hook["active"],
+            "events": list(hook["events"]),
+            "config": config,
+            "updated_at": hook["updated_at"],
+            "created_at": hook["created_at"],
+            "url": url,
+            "test_url": f"{url}/test",
+            "ping_url": f"{url}/pings",
+            "deliveries_url": f"{url}/deliveries",
+            "last_response": {"code": None, "status": "unused", "message": None},
+        }
+
+    def _page(
+        self, operation: _Operation, request: RecordedRequest, items: list[Any], repo: dict[str, Any]
+    ) -> Reply:
+        def number(name: str, default: int) -> int:
+            values = request.query.get(name)
+            try:
+                return int(values[-1]) if values else default
+            except ValueError:
+                return default
+
+        per_page = number("per_page", 30)
+        per_page = 30 if per_page < 1 else min(per_page, 100)
+        page = max(number("page", 1), 1)
+        last = max(math.ceil(len(items) / per_page), 1)
+        kept = [(name, value) for name, values in request.query.items() if name != "page" for value in values]
+        suffix = operation.template.replace("/repos/{owner}/{repo}", "", 1).format(**operation.params)
+
+        def link(target: int, rel: str) -> str:
+            query = urlencode([*kept, ("page", target)])
+            return f'<{self.base_url}/repositories/{repo["id"]}{suffix}?{query}>; rel="{rel}"'
+
+        links = []
+        if page > 1:
+            links.append(link(min(page - 1, last), "prev"))
+        if page < last:
+            links += [link(page + 1, "next"), link(last, "last")]
+        if page > 1:
+            links.append(link(1, "first"))
+        headers = {"link": ", ".join(links)} if links else {}
+        return Reply(200, items[(page - 1) * per_page : page * per_page], headers)
+
+    def _repo_or_404(self, operation: _Operation) -> dict[str, Any] | None:
+        return self._repos.get(f"{operation.params['owner']}/{operation.params['repo']}".lower())
+
+    @staticmethod
+    def _not_found(operation: _Operation) -> Reply:
+        return Reply(404, _basic_error(404, "Not Found", operation.docs))
+
+    # -- issue comments ------------------------------------------------------------------------------------
+
+    def _list_comments(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        repo = self._repo_or_404(operation)
+        number = int(operation.params["issue_number"])
+        if repo is None or number < 1:
+            return self._not_found(operation)
+        since = (request.query.get("since") or [""])[-1]
+        comments = [
+            self._comment_view(comment)
+            for comment in sorted(self._comments.values(), key=lambda item: item["id"])
+            if comment["repo"] == repo["full_name"]
+            and comment["issue_number"] == number
+            and comment["updated_at"] >= since
+        ]
+        return self._page(operation, request, comments, repo)
+
+    def _create_comment(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        repo = self._repo_or_404(operation)
+        number = int(operation.params["issue_number"])
+        if repo is None or number < 1:
+            return self._not_found(operation)
+        problem = self._comment_body_problem(request.json["body"])
+        if problem:
+            return self._validation_failed(operation, [problem])
+        comment = self._new_comment(repo["full_name"], number, request.json["body"], self.login)
+        view = self._comment_view(comment)
+        return Reply(201, view, {"location": view["url"]})
+
+    @staticmethod
+    def _comment_body_problem(body: str) -> Problem | None:
+        if not body.strip():
+            return Problem("body", "missing_field", "body cannot be blank")
+        if len(body) > MAX_COMMENT_LENGTH:
+            return Problem("body", "custom", f"body is too long (maximum is {MAX_COMMENT_LENGTH} characters)")
+        return None
+
+    def _find_comment(self, operation: _Operation) -> dict[str, Any] | None:
+        repo = self._repo_or_404(operation)
+        comment = self._comments.get(int(operation.params["comment_id"]))
+        if repo is None or comment is None or comment["repo"] != repo["full_name"]:
+            return None
+        return comment
+
+    def _get_comment(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        comment = self._find_comment(operation)
+        return Reply(200, self._comment_view(comment)) if comment else self._not_found(operation)
+
+    def _update_comment(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        comment = self._find_comment(operation)
+        if comment is None:
+            return self._not_found(operation)
+        problem = self._comment_body_problem(request.json["body"])
+        if problem:
+            return self._validation_failed(operation, [problem])
+        comment["body"] = request.json["body"]
+        comment["updated_at"] = _timestamp()
+        return Reply(200, self._comment_view(comment))
+
+    def _delete_comment(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        comment = self._find_comment(operation)
+        if comment is None:
+            return self._not_found(operation)
+        del self._comments[comment["id"]]
+        return Reply(204)
+
+    # -- webhooks ------------------------------------------------------------------------------------------
+
+    def _list_hooks(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        repo = self._repo_or_404(operation)
+        if repo is None:
+            return self._not_found(operation)
+        hooks = [
+            self._hook_view(hook)
+            for hook in sorted(self._hooks.values(), key=lambda item: item["id"])
+            if hook["repo"] == repo["full_name"]
+        ]
+        return self._page(operation, request, hooks, repo)
+
+    def _hook_config_problems(self, config: dict[str, Any]) -> list[Problem]:
+        problems = []
+        if not config.get("url"):
+            problems.append(Problem("config.url", "custom", "Config must have a url"))
+        if config.get("insecure_ssl") not in ("0", "1"):
+            problems.append(Problem("config.insecure_ssl", "invalid", "insecure_ssl must be 0 or 1"))
+        if config.get("content_type") not in ("json", "form"):
+            problems.append(Problem("config.content_type", "invalid", "content_type must be json or form"))
+        return problems
+
+    @staticmethod
+    def _merge_config(current: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+        merged = {key: value for key, value in current.items() if key != "secret"}
+        for key in ("url", "content_type", "insecure_ssl"):
+            if key in given:
+                value = given[key]
+                merged[key] = (
+                    str(int(value)) if key == "insecure_ssl" and isinstance(value, int | float) else value
+                )
+        if given.get("secret"):
+            merged["secret"] = given["secret"]
+        return merged
+
+    def _duplicate_hook(self, repo: str, config: dict[str, Any], events: list[str], exclude: int = 0) -> bool:
+        return any(
+            hook["repo"] == repo
+            and hook["id"] != exclude
+            and hook["config"].get("url") == config.get("url")
+            and set(hook["events"]) & set(events)
+            for hook in self._hooks.values()
+        )
+
+    def _create_hook(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        repo = self._repo_or_404(operation)
+        if repo is None:
+            return self._not_found(operation)
+        body = request.json or {}
+        problems = []
+        if body.get("name", "web") != "web":
+            problems.append(Problem("name", "invalid", "name only accepts the value web"))
+        config = self._merge_config({"content_type": "form", "insecure_ssl": "0"}, body.get("config") or {})
+        problems += self._hook_config_problems(config)
+        if problems:
+            reply = self._validation_failed(operation, problems)
+            self.violations.append(
+                f"{request.method} {request.path}: " + "; ".join(problem.message for problem in problems)
+            )
+            return reply
+        events = list(dict.fromkeys(body.get("events", ["push"])))
+        if self._duplicate_hook(repo["full_name"], config, events):
+            return self._validation_failed(
+                operation, [Problem("", "custom", "Hook already exists on this repository")]
+            )
+        hook = self._new_hook(repo["full_name"], config, events, body.get("active", True))
+        view = self._hook_view(hook)
+        return Reply(201, view, {"location": view["url"]})
+
+    def _find_hook(self, operation: _Operation) -> dict[str, Any] | None:
+        repo = self._repo_or_404(operation)
+        hook = self._hooks.get(int(operation.params["hook_id"]))
+        if repo is None or hook is None or hook["repo"] != repo["full_name"]:
+            return None
+        return hook
+
+    def _get_hook(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        hook = self._find_hook(operation)
+        return Reply(200, self._hook_view(hook)) if hook else self._not_found(operation)
+
+    def _update_hook(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        hook = self._find_hook(operation)
+        if hook is None:
+            return self._not_found(operation)
+        body = request.json or {}
+        # As documented: without config.secret in the request, the stored secret is removed.
+        config = self._merge_config(hook["config"], body.get("config") or {})
+        problems = self._hook_config_problems(config)
+        if problems:
+            self.violations.append(
+                f"{request.method} {request.path}: " + "; ".join(problem.message for problem in problems)
+            )
+            return self._validation_failed(operation, problems)
+        events = list(body["events"]) if "events" in body else list(hook["events"])
+        events += [event for event in body.get("add_events", []) if event not in events]
+        events = [event for event in dict.fromkeys(events) if event not in body.get("remove_events", [])]
+        hook.update(
+            config=config, events=events, active=body.get("active", hook["active"]), updated_at=_timestamp()
+        )
+        return Reply(200, self._hook_view(hook))
+
+    def _delete_hook(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        hook = self._find_hook(operation)
+        if hook is None:
+            return self._not_found(operation)
+        del self._hooks[hook["id"]]
+        return Reply(204)
+
+    # -- repository and rate limit -------------------------------------------------------------------------
+
+    def _get_repo(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        repo = self._repo_or_404(operation)
+        if repo is None:
+            return self._not_found(operation)
+        owner, name = repo["full_name"].split("/")
+        root = self._api_root()
+        return Reply(
+            200,
+            {
+                "id": repo["id"],
+                "node_id": base64.b64encode(f"010:Repository{repo['id']}".encode()).decode(),
+                "name": name,
+                "full_name": repo["full_name"],
+                "private": True,
+                "owner": {"login": owner, "id": 3000 + sum(owner.encode()), "type": "Organization"},
+                "html_url": f"https://github.com/{repo['full_name']}",
+                "url": f"{root}/repos/{repo['full_name']}",
+                "hooks_url": f"{root}/repos/{repo['full_name']}/hooks",
+                "default_branch": "main",
+                "permissions": {"admin": True, "maintain": True, "push": True, "triage": True, "pull": True},
+            },
+        )
+
+    def _get_rate_limit(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        bucket = self._bucket(_bearer(request.headers.get("authorization", "")))
+        core = {
+            "limit": bucket.limit,
+            "used": bucket.used,
+            "remaining": bucket.remaining,
+            "reset": bucket.reset,
+        }
+        idle = {"limit": 30, "used": 0, "remaining": 30, "reset": bucket.reset}
+        return Reply(
+            200,
+            {"resources": {"core": core, "search": idle, "graphql": dict(core, used=0)}, "rate": dict(core)},
+        )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "GitHubStandIn/1"
+    # Headers and body go out in separate writes; with Nagle on, each answer would wait for a delayed ACK.
+    disable_nagle_algorithm = True
+    standin: GitHubStandIn
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        split = urlsplit(self.path)
+        try:
+            parsed = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            parsed = None
+        query: dict[str, list[str]] = {}
+        for name, value in parse_qsl(split.query, keep_blank_values=True):
+            query.setdefault(name, []).append(value)
+        request = RecordedRequest(
+            method=self.command,
+            path=split.path,
+            query=query,
+            json=parsed,
+            headers={name.lower(): value for name, value in self.headers.items()},
+            raw_body=raw,
+        )
+        reply = self.standin.handle(request)
+        if reply.body is None or reply.status == 204:
+            payload = b""
+        elif isinstance(reply.body, bytes):
+            payload = reply.body
+        elif isinstance(reply.body, str):
+            payload = reply.body.encode()
+        else:
+            payload = json.dumps(reply.body).encode()
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            if reply.status != 204 or name != "content-type":
+                self.send_header(name, value)
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
+        """Keep test output quiet; ``GitHubStandIn.requests`` has the record."""
+
+
+def _bearer(authorization: str) -> str | None:
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if scheme.lower() in ("bearer", "token") and credentials.strip():
+        return credentials.strip()
+    return None
+
+
+def _basic_error(status: int, message: str, documentation_url: str = DOCS_URL) -> dict[str, str]:
+    return {"message": message, "documentation_url": documentation_url, "status": str(status)}
+
+
+def _timestamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+__all__ = ["GitHubStandIn", "Problem", "RecordedRequest", "Reply", "Schemas"]
