@@ -60,7 +60,7 @@ CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
 
 
 def _docker(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -140,7 +140,7 @@ def run_module(tmp_path: Path, args: dict, check: bool = False) -> dict:
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_RETRY_FILES_ENABLED": "false",
     }
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path, check=False)
     match = _RESULT_RE.search(proc.stdout)
     assert match, f"no task result in ansible-playbook output:\n{proc.stdout}\n{proc.stderr}"
     result = json.loads(match.group("json"))

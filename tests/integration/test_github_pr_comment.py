@@ -96,6 +96,7 @@ class Playbooks:
             capture_output=True,
             text=True,
             timeout=180,
+            check=False,
         )
         output = completed.stdout + completed.stderr
         assert completed.returncode == 0, output

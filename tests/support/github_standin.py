@@ -579,7 +579,7 @@ class GitHubStandIn:
                 self._check_parameters(request, item, operation, not_found)
                 self._check_body(request, operation)
                 return operation
-        templates = ", ".join(template for _, template, _ in matches)
+        templates = ", ".join(match[1] for match in matches)
         raise _ContractError(not_found, f"the contract has no {request.method} operation on {templates}")
 
     def _canonical_path(self, path: str) -> str:
@@ -679,7 +679,7 @@ class GitHubStandIn:
     # -- state ---------------------------------------------------------------------------------------------
 
     def _add_repo(self, full_name: str) -> None:
-        owner, _, name = full_name.partition("/")
+        owner, name = full_name.split("/", 1)
         if not owner or not name or "/" in name:
             raise ValueError(f"repository names look like owner/name, not {full_name!r}")
         self._repos[full_name.lower()] = {"id": 500000 + len(self._repos) + 1, "full_name": full_name}
@@ -1095,7 +1095,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _bearer(authorization: str) -> str | None:
-    scheme, _, credentials = authorization.strip().partition(" ")
+    scheme, _sep, credentials = authorization.strip().partition(" ")
     if scheme.lower() in ("bearer", "token") and credentials.strip():
         return credentials.strip()
     return None

@@ -23,9 +23,9 @@ def standin():
         yield server
 
 
-def call(standin, method, path, *, headers=HEADERS, **kwargs):
+def call(standin, method, path, *, headers=None, **kwargs):
     url = path if path.startswith("http") else standin.base_url + path
-    return requests.request(method, url, headers=headers, timeout=10, **kwargs)
+    return requests.request(method, url, headers=HEADERS if headers is None else headers, timeout=10, **kwargs)
 
 
 def schema(standin, name):
@@ -301,7 +301,7 @@ def test_scopes_and_unknown_repositories_answer_404_like_private_resources(stand
 def test_fail_next_answers_the_next_requests_then_recovers(standin):
     standin.fail_next(2, 502)
 
-    statuses = [call(standin, "GET", f"/repos/{REPO}").status_code for _ in range(3)]
+    statuses = [call(standin, "GET", f"/repos/{REPO}").status_code for _attempt in range(3)]
 
     assert statuses == [502, 502, 200]
     assert standin.violations == []
@@ -349,7 +349,7 @@ def test_injected_answers_carry_the_given_headers_and_body(standin, status, head
 
 
 def test_every_answer_carries_rate_limit_headers_and_counts_requests(standin):
-    answers = [call(standin, "GET", f"/repos/{REPO}") for _ in range(3)]
+    answers = [call(standin, "GET", f"/repos/{REPO}") for _attempt in range(3)]
     unauthenticated = call(standin, "GET", f"/repos/{REPO}", headers={})
 
     assert [int(a.headers["x-ratelimit-used"]) for a in answers] == [1, 2, 3]
@@ -362,7 +362,7 @@ def test_every_answer_carries_rate_limit_headers_and_counts_requests(standin):
 
 def test_an_exhausted_primary_limit_answers_403_with_remaining_zero():
     with GitHubStandIn(repos={REPO}, rate_limit=2) as standin:
-        statuses = [call(standin, "GET", f"/repos/{REPO}").status_code for _ in range(3)]
+        statuses = [call(standin, "GET", f"/repos/{REPO}").status_code for _attempt in range(3)]
         last = call(standin, "GET", f"/repos/{REPO}")
 
     assert statuses == [200, 200, 403]
@@ -449,6 +449,6 @@ def test_base_url_needs_a_running_server():
     standin = GitHubStandIn()
 
     with pytest.raises(RuntimeError, match="not running"):
-        _ = standin.base_url
+        getattr(standin, "base_url")  # noqa: B009
     with standin:
         assert standin.base_url.startswith("http://127.0.0.1:")

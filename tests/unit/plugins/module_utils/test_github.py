@@ -62,7 +62,7 @@ def test_request_returns_status_headers_and_json(standin, client):
     assert body["body"] == "hi"
     assert standin.requests[-1].headers["content-type"] == "application/json"
 
-    status, _, body = client.request("DELETE", f"/repos/{REPO}/issues/comments/{body['id']}")
+    status, _headers, body = client.request("DELETE", f"/repos/{REPO}/issues/comments/{body['id']}")
     assert (status, body) == (204, None)
     assert standin.violations == []
 

@@ -287,7 +287,7 @@ def test_main_warns_about_duplicates(standin, env, capsys):
     standin.add_comment(REPO, PR, f"{MARK}\na")
     duplicate = standin.add_comment(REPO, PR, f"{MARK}\nb")
 
-    _, result = run_module({"repo": REPO, "pr": PR, "body": "a"}, capsys)
+    result = run_module({"repo": REPO, "pr": PR, "body": "a"}, capsys)[1]
 
     assert result["deleted_comment_ids"] == [duplicate["id"]]
     # ansible-core 2.19 returns warnings as structured events; the text is inside.
