@@ -8,11 +8,13 @@ run cancelled (ansible-runner's cancel callback); the cleanup follows.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 
 from .config import Config
+from .processes import end_runs_under
 from .runner import RunResult, run_playbook
 from .store import Pending, Store
 
@@ -38,6 +40,8 @@ class Converger:
 
     # --- lifecycle --------------------------------------------------------
     def start(self) -> None:
+        # A crashed shim leaves its playbooks running: end them before their PRs are run again.
+        end_runs_under(os.path.join(self.config.runs_dir, "run-"))
         interrupted = self.store.interrupt_stale_runs()
         if interrupted:
             log.warning("runs_interrupted=%d outcome=rerun reason=shim restarted mid-run", interrupted)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import ansible_runner
 
+from . import processes
 from .config import Config, RepoConfig
 
 log = logging.getLogger("preview.shim.runner")
@@ -95,5 +96,7 @@ def run_playbook(config: Config, kind: str, repo: RepoConfig, pr: int, sha: str,
         log.exception("ansible-runner failed to run %s for %s#%s", kind, repo.full_name, pr)
         status, rc, failures = "error", None, [f"ansible-runner: {exc}"]
     finally:
+        # A cancel ends ansible-playbook only; its module processes and docker compose would go on.
+        processes.end_runs_under(private_dir)
         shutil.rmtree(private_dir, ignore_errors=True)
     return RunResult(status=status, rc=rc, message="\n".join(failures), duration=time.monotonic() - started)
