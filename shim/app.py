@@ -15,6 +15,7 @@ import falcon
 from . import events, signature
 from .config import Config
 from .metrics import Metrics
+from .policy import decide
 from .store import Store
 
 log = logging.getLogger("preview.shim.webhook")
@@ -77,26 +78,30 @@ class GitHubWebhook:
             self._answer(resp, falcon.HTTP_200, "ignored", delivery, f"event {event} is not handled")
             return
         try:
-            wanted = events.wanted_state(payload)
+            pr_event = events.parse_pull_request(payload)
         except events.PayloadError as exc:
             _reject("bad_payload", falcon.HTTP_422, "Unexpected payload", str(exc), delivery, m)
         action = payload.get("action", "")
-        if wanted is None:
+        if pr_event is None:
             self.store.accept(delivery, event, str(action)[:50])
             self._answer(resp, falcon.HTTP_200, "ignored", delivery, f"action {action} is not handled")
             return
-        repo = self.config.repository(wanted.repo)
+        repo = self.config.repository(pr_event.repo)
         if repo is None:
             _reject("repo_not_allowed", falcon.HTTP_403, "Repository not allowed",
                     "this repository is not in the shim's configuration", delivery, m)
+        policy = self.config.policy
         outcome, generation = self.store.accept(
-            delivery, event, action, repo.full_name, wanted.pr, wanted.state, wanted.sha, wanted.updated_at
+            delivery, event, action, repo.full_name, pr_event.pr,
+            lambda row: decide(pr_event, policy, row["approved_sha"] if row else ""), pr_event.updated_at,
         )
         if outcome == "accepted":
             self.notify()
         status = falcon.HTTP_202 if outcome == "accepted" else falcon.HTTP_200
-        self._answer(resp, status, outcome, delivery, f"{wanted.state} at generation {generation}",
-                     repo=repo.full_name, pr=wanted.pr, action=action)
+        wanted = self.store.desired(repo.full_name, pr_event.pr) or {}
+        self._answer(resp, status, outcome, delivery,
+                     f"{wanted.get('state', 'nothing')} at generation {generation} ({wanted.get('reason', '')})",
+                     repo=repo.full_name, pr=pr_event.pr, action=action)
 
     def _answer(self, resp, status, outcome: str, delivery: str, detail: str, **fields) -> None:
         extra = " ".join(f"{key}={value}" for key, value in fields.items())

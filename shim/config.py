@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from .policy import Policy
+
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
@@ -67,6 +69,9 @@ class Config:
     concurrency: int = 2
     max_body_bytes: int = 26 * 1024 * 1024
     preview: dict = field(default_factory=dict)
+    policy: Policy = field(default_factory=Policy)
+    ttl_hours: float = 72.0
+    reconcile_interval: float = 60.0
 
     def repository(self, full_name: str) -> RepoConfig | None:
         """The configured repository, matched case-insensitively as GitHub does."""
@@ -127,6 +132,28 @@ def _preview_settings(raw) -> dict:
     return settings
 
 
+def _policy(raw) -> Policy:
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ConfigError("policy: must be a mapping")
+    unknown = set(raw) - {"forks", "approve_label", "trusted_authors", "require_label", "pin_label"}
+    if unknown:
+        raise ConfigError(f"policy: unknown keys {sorted(unknown)}")
+    forks = raw.get("forks", "label")
+    if forks not in ("deny", "label", "allow"):
+        raise ConfigError("policy.forks must be deny, label or allow")
+    label_re = re.compile(r"^[A-Za-z0-9 ._:/-]{0,50}$")
+    for key in ("approve_label", "require_label", "pin_label"):
+        if not isinstance(raw.get(key, ""), str) or not label_re.match(raw.get(key, "")):
+            raise ConfigError(f"policy.{key} must be a label name (letters, digits, space, . _ : / -)")
+    authors = raw.get("trusted_authors", []) or []
+    if not isinstance(authors, list) or not all(isinstance(a, str) for a in authors):
+        raise ConfigError("policy.trusted_authors must be a list of GitHub logins")
+    return Policy(forks=forks, approve_label=raw.get("approve_label", "preview-approved"),
+                  trusted_authors=frozenset(authors), require_label=raw.get("require_label", ""),
+                  pin_label=raw.get("pin_label", "preview-pinned"))
+
+
 def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> Config:
     """Read the config file (PREVIEW_CONFIG or /etc/preview/config.yml) and apply the environment."""
     env = os.environ if environ is None else environ
@@ -167,4 +194,17 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         concurrency=concurrency,
         max_body_bytes=max_body,
         preview=_preview_settings(data.get("preview")),
+        policy=_policy(data.get("policy")),
+        ttl_hours=_positive(data, "ttl_hours", 72.0),
+        reconcile_interval=_positive(data, "reconcile_interval", 60.0),
     )
+
+
+def _positive(data: dict, key: str, default: float) -> float:
+    try:
+        value = float(data.get(key, default))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a number") from None
+    if value <= 0:
+        raise ConfigError(f"{key} must be greater than 0")
+    return value

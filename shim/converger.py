@@ -16,7 +16,7 @@ from collections.abc import Callable
 from .config import Config
 from .processes import end_runs_under
 from .runner import RunResult, run_playbook
-from .store import Pending, Store
+from .store import KINDS, Pending, Store
 
 log = logging.getLogger("preview.shim.converger")
 
@@ -69,13 +69,22 @@ class Converger:
 
     # --- the loop ---------------------------------------------------------
     def _main(self) -> None:
+        next_expiry = 0.0
         while not self._stopping.is_set():
             try:
+                if time.monotonic() >= next_expiry:
+                    next_expiry = time.monotonic() + self.config.reconcile_interval
+                    self._expire()
                 self._tick()
             except Exception:
                 log.exception("converger tick failed; retrying")
             self._wake.wait(self.poll_interval)
             self._wake.clear()
+
+    def _expire(self) -> None:
+        for repo, pr in self.store.expire(self.config.ttl_hours * 3600):
+            log.info("repo=%s pr=%d outcome=expired reason=idle longer than %sh (ttl)", repo, pr,
+                     self.config.ttl_hours)
 
     def _tick(self) -> None:
         self._threads = [t for t in self._threads if t.is_alive()]
@@ -106,7 +115,7 @@ class Converger:
         return cancelled
 
     def _converge(self, item: Pending) -> None:
-        kind = "deploy" if item.state == "present" else "cleanup"
+        kind = KINDS[item.state]
         repo_cfg = self.config.repository(item.repo)
         run_id = self.store.start_run(item)
         waited = time.time() - item.changed
@@ -117,7 +126,7 @@ class Converger:
                 result = RunResult("error", None, f"repository {item.repo} is no longer configured", 0.0)
             else:
                 result = self.run(self.config, kind, repo_cfg, item.pr, item.sha, run_id,
-                                  self._cancel_check(item))
+                                  self._cancel_check(item), reason=item.reason)
             # A cancelled deploy is superseded by a newer desired state: that run applies it.
             applied = result.status != "canceled"
             self.store.finish_run(run_id, item, result.status, result.rc, result.message, applied=applied)

@@ -18,7 +18,11 @@ from .config import Config, RepoConfig
 
 log = logging.getLogger("preview.shim.runner")
 
-PLAYBOOKS = {"deploy": "deploy.yml", "cleanup": "cleanup.yml"}
+PLAYBOOKS = {"deploy": "deploy.yml", "cleanup": "cleanup.yml", "hold": "hold.yml"}
+
+
+# Codes the playbooks turn into text; nothing else is passed (see shim/policy.py).
+REASONS = {"deploy", "closed", "unlabeled", "ttl", "fork-needs-approval", "fork-denied"}
 
 
 @dataclass
@@ -29,7 +33,7 @@ class RunResult:
     duration: float
 
 
-def extravars(config: Config, repo: RepoConfig, pr: int, sha: str, run_id: int) -> dict:
+def extravars(config: Config, repo: RepoConfig, pr: int, sha: str, run_id: int, reason: str = "") -> dict:
     """The whole contract with the playbooks: validated PR identity plus our own configuration."""
     values = {f"preview_pr_{key}": value for key, value in config.preview.items()}
     values.update(
@@ -41,8 +45,11 @@ def extravars(config: Config, repo: RepoConfig, pr: int, sha: str, run_id: int) 
         preview_pr_health_path=repo.health_path,
         preview_pr_state_db=config.state_db,
         preview_pr_github_api_url=config.github_api_url,
+        preview_pr_approve_label=config.policy.approve_label,
         preview_run_id=int(run_id),
     )
+    if reason in REASONS:
+        values["preview_pr_reason"] = reason
     if sha:
         values["preview_pr_sha"] = sha
     return values
@@ -56,7 +63,7 @@ def inventory(config: Config) -> str:
 
 
 def run_playbook(config: Config, kind: str, repo: RepoConfig, pr: int, sha: str, run_id: int,
-                 cancelled: Callable[[], bool]) -> RunResult:
+                 cancelled: Callable[[], bool], reason: str = "") -> RunResult:
     os.makedirs(config.runs_dir, mode=0o700, exist_ok=True)
     private_dir = tempfile.mkdtemp(prefix=f"run-{run_id}-", dir=config.runs_dir)
     failures: list[str] = []
@@ -83,7 +90,7 @@ def run_playbook(config: Config, kind: str, repo: RepoConfig, pr: int, sha: str,
             private_data_dir=private_dir,
             playbook=str(config.playbooks_dir / PLAYBOOKS[kind]),
             inventory=inventory(config),
-            extravars=extravars(config, repo, pr, sha, run_id),
+            extravars=extravars(config, repo, pr, sha, run_id, reason),
             envvars=envvars,
             ident="run",
             quiet=True,

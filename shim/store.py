@@ -12,8 +12,11 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+from .policy import Decision
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -34,6 +37,10 @@ CREATE TABLE IF NOT EXISTS desired (
     generation INTEGER NOT NULL,
     applied_generation INTEGER NOT NULL DEFAULT 0,
     changed REAL NOT NULL,
+    approved_sha TEXT NOT NULL DEFAULT '',
+    pinned INTEGER NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL DEFAULT '',
+    activity REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (repo, pr)
 );
 CREATE TABLE IF NOT EXISTS runs (
@@ -53,6 +60,9 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+KINDS = {"present": "deploy", "absent": "cleanup", "held": "hold"}
+
+
 @dataclass(frozen=True)
 class Pending:
     repo: str
@@ -61,6 +71,7 @@ class Pending:
     sha: str
     generation: int
     changed: float
+    reason: str = ""
 
 
 class Store:
@@ -97,44 +108,28 @@ class Store:
         return bool(self.query("SELECT 1 FROM deliveries WHERE guid=?", (guid,)))
 
     def accept(self, guid: str, event: str, action: str, repo: str = "", pr: int = 0,
-               state: str | None = None, sha: str = "", pr_updated_at: str = "") -> tuple[str, int]:
-        """Store a delivery and, for a wanted state, move the PR's desired state.
+               decide: Callable[[dict | None], Decision] | None = None, pr_updated_at: str = "") -> tuple[str, int]:
+        """Store a delivery and, for a PR event, move the PR's desired state.
 
-        One transaction, committed before the caller answers GitHub. Returns
-        (outcome, generation): outcome is `duplicate` (GUID seen before), `ignored`
-        (nothing to do), `stale` (older than what we have), `unchanged` (same
-        wanted state) or `accepted`.
+        `decide` gets the PR's current row (or None) and returns the new Decision;
+        it runs inside the transaction, so two events of one PR never race. One
+        transaction, committed before the caller answers GitHub. Returns (outcome,
+        generation): outcome is `duplicate` (GUID seen before), `ignored` (nothing
+        to do), `stale` (older than what we have), `unchanged` (same wanted state)
+        or `accepted`.
         """
         now = time.time()
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM deliveries WHERE guid=?", (guid,)).fetchone():
                 return "duplicate", 0
             outcome, generation = "ignored", 0
-            if state is not None:
+            if decide is not None:
                 row = conn.execute("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, pr)).fetchone()
-                if row is None:
-                    generation = 1
-                    conn.execute(
-                        "INSERT INTO desired (repo, pr, state, sha, pr_updated_at, generation, changed)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (repo, pr, state, sha, pr_updated_at, generation, now),
-                    )
-                    outcome = "accepted"
-                elif pr_updated_at < row["pr_updated_at"]:
+                row = dict(row) if row else None
+                if row is not None and pr_updated_at < row["pr_updated_at"]:
                     outcome, generation = "stale", row["generation"]
-                elif row["state"] == state and (state == "absent" or row["sha"] == sha):
-                    outcome, generation = "unchanged", row["generation"]
-                    conn.execute(
-                        "UPDATE desired SET pr_updated_at=? WHERE repo=? AND pr=?", (pr_updated_at, repo, pr)
-                    )
                 else:
-                    generation = row["generation"] + 1
-                    conn.execute(
-                        "UPDATE desired SET state=?, sha=?, pr_updated_at=?, generation=?, changed=?"
-                        " WHERE repo=? AND pr=?",
-                        (state, sha, pr_updated_at, generation, now, repo, pr),
-                    )
-                    outcome = "accepted"
+                    outcome, generation = self._move(conn, repo, pr, row, decide(row), pr_updated_at, now)
             conn.execute(
                 "INSERT INTO deliveries (guid, received, event, action, repo, pr, outcome)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -142,11 +137,54 @@ class Store:
             )
         return outcome, generation
 
+    @staticmethod
+    def _move(conn, repo, pr, row, decision: Decision, pr_updated_at: str, now: float) -> tuple[str, int]:
+        if row is None:
+            if decision.state == "absent":
+                return "ignored", 0  # nothing was ever deployed for it
+            conn.execute(
+                "INSERT INTO desired (repo, pr, state, sha, pr_updated_at, generation, changed, approved_sha,"
+                " pinned, reason, activity) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+                (repo, pr, decision.state, decision.sha, pr_updated_at, now, decision.approved_sha,
+                 int(decision.pinned), decision.reason, now),
+            )
+            return "accepted", 1
+        same = row["state"] == decision.state and (decision.state == "absent" or row["sha"] == decision.sha)
+        conn.execute(
+            "UPDATE desired SET pr_updated_at=?, approved_sha=?, pinned=? WHERE repo=? AND pr=?",
+            (pr_updated_at, decision.approved_sha, int(decision.pinned), repo, pr),
+        )
+        if same:
+            return "unchanged", row["generation"]
+        generation = row["generation"] + 1
+        conn.execute(
+            "UPDATE desired SET state=?, sha=?, generation=?, changed=?, reason=?, activity=?"
+            " WHERE repo=? AND pr=?",
+            (decision.state, decision.sha, generation, now, decision.reason, now, repo, pr),
+        )
+        return "accepted", generation
+
+    def expire(self, ttl_seconds: float, now: float | None = None) -> list[tuple[str, int]]:
+        """Turn previews idle longer than the TTL (and not pinned) to absent; returns them."""
+        now = time.time() if now is None else now
+        with self.transaction() as conn:
+            rows = conn.execute(
+                "SELECT repo, pr FROM desired WHERE state != 'absent' AND pinned = 0 AND activity < ?",
+                (now - ttl_seconds,),
+            ).fetchall()
+            for row in rows:
+                conn.execute(
+                    "UPDATE desired SET state='absent', generation=generation+1, changed=?, reason='ttl'"
+                    " WHERE repo=? AND pr=?",
+                    (now, row["repo"], row["pr"]),
+                )
+        return [(row["repo"], row["pr"]) for row in rows]
+
     # --- converging -------------------------------------------------------
     def pending(self) -> list[Pending]:
         """PRs whose desired generation is ahead of the applied one, oldest change first."""
         rows = self.query(
-            "SELECT repo, pr, state, sha, generation, changed FROM desired"
+            "SELECT repo, pr, state, sha, generation, changed, reason FROM desired"
             " WHERE generation > applied_generation ORDER BY changed"
         )
         return [Pending(**row) for row in rows]
@@ -156,7 +194,7 @@ class Store:
         return rows[0] if rows else None
 
     def start_run(self, item: Pending) -> int:
-        kind = "deploy" if item.state == "present" else "cleanup"
+        kind = KINDS[item.state]
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO runs (repo, pr, generation, kind, sha, status, queued, started)"

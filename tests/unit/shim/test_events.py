@@ -2,32 +2,41 @@ from __future__ import annotations
 
 import pytest
 
-from shim.events import PayloadError, wanted_state
+from shim.events import PayloadError, parse_pull_request
 from tests.support.webhooks import load_payload
 
 SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 
 
 @pytest.mark.parametrize(
-    ("fixture", "state"),
-    [("pull_request.opened.octokit", "present"), ("pull_request.reopened.octokit", "present"),
-     ("pull_request.synchronize.octokit", "present"), ("pull_request.closed.octokit", "absent")],
+    "fixture",
+    ["pull_request.opened.octokit", "pull_request.reopened.octokit", "pull_request.synchronize.octokit",
+     "pull_request.closed.octokit"],
 )
-def test_real_payloads(fixture, state):
-    wanted = wanted_state(load_payload(fixture))
-    assert wanted.repo == "Codertocat/Hello-World"
-    assert wanted.pr == 2
-    assert wanted.state == state
-    assert wanted.sha == SHA
+def test_real_payloads(fixture):
+    event = parse_pull_request(load_payload(fixture))
+    assert event.repo == "Codertocat/Hello-World"
+    assert event.pr == 2
+    assert event.sha == SHA
+    assert event.is_fork is False
+    assert event.author == "Codertocat"
+    assert event.closed == fixture.endswith("closed.octokit")
 
 
-def test_fork_payload_is_read_too():
-    wanted = wanted_state(load_payload("pull_request.synchronize.fork.ferretdb"))
-    assert (wanted.repo, wanted.pr, wanted.state) == ("FerretDB/FerretDB", 305, "present")
+def test_fork_payload_is_a_fork():
+    event = parse_pull_request(load_payload("pull_request.synchronize.fork.ferretdb"))
+    assert (event.repo, event.pr, event.is_fork, event.author) == ("FerretDB/FerretDB", 305, True, "AlekSi")
+
+
+def test_labeled_carries_the_label():
+    event = parse_pull_request(load_payload("pull_request.labeled.octokit"))
+    assert event.action == "labeled" and event.label
 
 
 def test_other_actions_are_not_acted_on():
-    assert wanted_state(load_payload("pull_request.labeled.octokit")) is None
+    payload = load_payload("pull_request.opened.octokit")
+    payload["action"] = "edited"
+    assert parse_pull_request(payload) is None
 
 
 def _broken(path, value):
@@ -58,9 +67,9 @@ def _broken(path, value):
 )
 def test_wrong_shape_is_rejected_with_the_field(path, value, match):
     with pytest.raises(PayloadError, match=match):
-        wanted_state(_broken(path, value))
+        parse_pull_request(_broken(path, value))
 
 
 def test_not_an_object():
     with pytest.raises(PayloadError):
-        wanted_state([1, 2])
+        parse_pull_request([1, 2])

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from shim.policy import Decision
 from shim.store import Store
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40
@@ -14,8 +17,9 @@ def store(tmp_path):
     s.close()
 
 
-def accept(store, guid, state, sha, at, pr=1):
-    return store.accept(guid, "pull_request", "x", "o/r", pr, state, sha, at)
+def accept(store, guid, state, sha, at, pr=1, pinned=False):
+    decision = Decision(state=state, sha=sha, approved_sha="", pinned=pinned, reason="deploy")
+    return store.accept(guid, "pull_request", "x", "o/r", pr, lambda row: decision, at)
 
 
 def test_redelivered_guid_is_a_duplicate(store):
@@ -72,3 +76,27 @@ def test_crashed_runs_are_marked_and_stay_pending(store):
     assert store.interrupt_stale_runs() == 1
     assert len(store.pending()) == 1
     assert store.query("SELECT status FROM runs") == [{"status": "interrupted"}]
+
+
+def test_absent_for_a_pr_never_deployed_is_ignored(store):
+    assert accept(store, "g1", "absent", A, "2026-01-01T00:00:00Z") == ("ignored", 0)
+    assert store.pending() == []
+
+
+def test_ttl_expires_idle_previews_but_not_pinned_ones(store):
+    accept(store, "g1", "present", A, "2026-01-01T00:00:00Z", pr=1)
+    accept(store, "g2", "present", B, "2026-01-01T00:00:00Z", pr=2, pinned=True)
+    for item in store.pending():
+        store.finish_run(store.start_run(item), item, "successful", 0)
+    assert store.expire(3600) == []  # not idle yet
+    assert store.expire(3600, now=time.time() + 7200) == [("o/r", 1)]
+    [item] = store.pending()
+    assert (item.pr, item.state, item.reason) == (1, "absent", "ttl")
+
+
+def test_a_push_renews_the_ttl(store):
+    accept(store, "g1", "present", A, "2026-01-01T00:00:00Z")
+    first = store.desired("o/r", 1)["activity"]
+    time.sleep(0.01)
+    accept(store, "g2", "present", B, "2026-01-01T00:00:05Z")
+    assert store.desired("o/r", 1)["activity"] > first

@@ -79,9 +79,31 @@ def test_redelivery_is_acknowledged_and_not_run_again(env):
 
 def test_closed_means_absent(env):
     client, store = env[0], env[1]
-    resp = post(client, pull_request_payload("closed", "octo/hello", 5, SHA, "2026-12-01T10:00:00Z"))
+    post(client, opened())
+    resp = post(client, pull_request_payload("closed", "octo/hello", 5, SHA, "2026-12-01T10:01:00Z"))
     assert resp.status_code == 202
     assert store.pending()[0].state == "absent"
+
+
+def test_closed_for_a_pr_never_deployed_changes_nothing(env):
+    client, store = env[0], env[1]
+    resp = post(client, pull_request_payload("closed", "octo/hello", 5, SHA, "2026-12-01T10:00:00Z"))
+    assert resp.status_code == 200 and resp.json["outcome"] == "ignored"
+    assert store.pending() == []
+
+
+def test_fork_pr_is_held_until_approved(env):
+    client, store = env[0], env[1]
+    payload = opened()
+    payload["pull_request"]["head"]["repo"]["full_name"] = "stranger/hello"
+    assert post(client, payload).status_code == 202
+    assert store.desired("octo/hello", 5)["state"] == "held"
+    payload["action"] = "labeled"
+    payload["label"] = {"name": "preview-approved"}
+    payload["pull_request"]["updated_at"] = "2026-12-01T10:02:00Z"
+    assert post(client, payload).status_code == 202
+    row = store.desired("octo/hello", 5)
+    assert (row["state"], row["approved_sha"]) == ("present", SHA)
 
 
 def test_ping_is_answered(env):
@@ -123,8 +145,9 @@ def test_repository_not_in_the_allow_list(env):
 def test_unknown_event_and_action_are_ignored(env):
     client, store, worker = env
     assert post(client, {"ref": "x"}, event="push").json["outcome"] == "ignored"
-    labeled = pull_request_payload("labeled", "octo/hello", 5, SHA, "2026-12-01T10:00:00Z")
-    resp = post(client, labeled)
+    edited = pull_request_payload("opened", "octo/hello", 5, SHA, "2026-12-01T10:00:00Z")
+    edited["action"] = "edited"
+    resp = post(client, edited)
     assert resp.status_code == 200 and resp.json["outcome"] == "ignored"
     assert store.pending() == [] and worker.count == 0
 
