@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from .commands.demo import demo
+from .commands.destroy import destroy
+from .commands.init import init
+from .commands.setup import setup
 from .commands.status import status
 
 
@@ -15,4 +18,7 @@ def cli() -> None:
 
 
 cli.add_command(demo)
+cli.add_command(destroy)
+cli.add_command(init)
+cli.add_command(setup)
 cli.add_command(status)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from .config import Config
 from .processes import end_runs_under
+from .reconciler import Reconciler
 from .runner import RunResult, run_playbook
 from .store import KINDS, Pending, Store
 
@@ -25,7 +26,7 @@ RunFunc = Callable[..., RunResult]
 
 class Converger:
     def __init__(self, config: Config, store: Store, run: RunFunc = run_playbook, metrics=None,
-                 poll_interval: float = 1.0):
+                 poll_interval: float = 1.0, reconciler=None):
         self.config = config
         self.store = store
         self.run = run
@@ -37,6 +38,8 @@ class Converger:
         self._running: dict[tuple[str, int], Pending] = {}
         self._threads: list[threading.Thread] = []
         self._loop: threading.Thread | None = None
+        self._reconciling: threading.Thread | None = None
+        self.reconciler = reconciler if reconciler is not None else Reconciler(config, store, self.is_running)
 
     # --- lifecycle --------------------------------------------------------
     def start(self) -> None:
@@ -63,6 +66,10 @@ class Converger:
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         return not self.running()
 
+    def is_running(self, repo: str, pr: int) -> bool:
+        with self._lock:
+            return (repo, pr) in self._running
+
     def running(self) -> list[Pending]:
         with self._lock:
             return list(self._running.values())
@@ -75,11 +82,26 @@ class Converger:
                 if time.monotonic() >= next_expiry:
                     next_expiry = time.monotonic() + self.config.reconcile_interval
                     self._expire()
+                    self._reconcile()
                 self._tick()
             except Exception:
                 log.exception("converger tick failed; retrying")
             self._wake.wait(self.poll_interval)
             self._wake.clear()
+
+    def _reconcile(self) -> None:
+        if self.reconciler is None or (self._reconciling and self._reconciling.is_alive()):
+            return
+
+        def work():
+            try:
+                if self.reconciler.run_once().get("redeploy"):
+                    self._wake.set()
+            except Exception:
+                log.exception("reconcile failed; next try at the next interval")
+
+        self._reconciling = threading.Thread(target=work, name="reconcile", daemon=True)
+        self._reconciling.start()
 
     def _expire(self) -> None:
         for repo, pr in self.store.expire(self.config.ttl_hours * 3600):

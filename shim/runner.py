@@ -22,7 +22,7 @@ PLAYBOOKS = {"deploy": "deploy.yml", "cleanup": "cleanup.yml", "hold": "hold.yml
 
 
 # Codes the playbooks turn into text; nothing else is passed (see shim/policy.py).
-REASONS = {"deploy", "closed", "unlabeled", "ttl", "fork-needs-approval", "fork-denied"}
+REASONS = {"deploy", "closed", "unlabeled", "ttl", "missing", "fork-needs-approval", "fork-denied"}
 
 
 @dataclass
@@ -64,15 +64,34 @@ def inventory(config: Config) -> str:
 
 def run_playbook(config: Config, kind: str, repo: RepoConfig, pr: int, sha: str, run_id: int,
                  cancelled: Callable[[], bool], reason: str = "") -> RunResult:
+    """Run deploy, cleanup or hold for one PR."""
+    result, _stats = _run(config, PLAYBOOKS[kind], extravars(config, repo, pr, sha, run_id, reason),
+                          cancelled, f"run-{run_id}-", f"{kind} for {repo.full_name}#{pr}")
+    return result
+
+
+def run_reconcile(config: Config, keep: list[dict], cancelled: Callable[[], bool] = lambda: False,
+                  ) -> tuple[RunResult, dict]:
+    """Run the reconcile play: orphans removed; returns what it reported (preview_missing, preview_orphans)."""
+    values = {f"preview_pr_{key}": value for key, value in config.preview.items()}
+    values.update(preview_pr_state_db=config.state_db, preview_pr_keep=keep)
+    return _run(config, "reconcile.yml", values, cancelled, "run-reconcile-", "reconcile")
+
+
+def _run(config: Config, playbook: str, values: dict, cancelled: Callable[[], bool], prefix: str,
+         what: str) -> tuple[RunResult, dict]:
     os.makedirs(config.runs_dir, mode=0o700, exist_ok=True)
-    private_dir = tempfile.mkdtemp(prefix=f"run-{run_id}-", dir=config.runs_dir)
+    private_dir = tempfile.mkdtemp(prefix=prefix, dir=config.runs_dir)
     failures: list[str] = []
+    stats: dict = {}
 
     def on_event(event: dict) -> bool:
-        if event.get("event") == "runner_on_failed" and not event.get("event_data", {}).get("ignore_errors"):
-            data = event["event_data"]
+        data = event.get("event_data", {})
+        if event.get("event") == "runner_on_failed" and not data.get("ignore_errors"):
             msg = str(data.get("res", {}).get("msg", ""))
             failures.append(f"{data.get('task', '?')}: {msg}"[:1000])
+        elif event.get("event") == "playbook_on_stats":
+            stats.update(data.get("artifact_data") or {})
         return False  # nothing to keep on disk
 
     envvars = {
@@ -88,9 +107,9 @@ def run_playbook(config: Config, kind: str, repo: RepoConfig, pr: int, sha: str,
     try:
         runner = ansible_runner.run(
             private_data_dir=private_dir,
-            playbook=str(config.playbooks_dir / PLAYBOOKS[kind]),
+            playbook=str(config.playbooks_dir / playbook),
             inventory=inventory(config),
-            extravars=extravars(config, repo, pr, sha, run_id, reason),
+            extravars=values,
             envvars=envvars,
             ident="run",
             quiet=True,
@@ -100,10 +119,11 @@ def run_playbook(config: Config, kind: str, repo: RepoConfig, pr: int, sha: str,
         )
         status, rc = runner.status, runner.rc
     except Exception as exc:  # the runner itself broke: report, never crash the worker
-        log.exception("ansible-runner failed to run %s for %s#%s", kind, repo.full_name, pr)
+        log.exception("ansible-runner failed to run %s", what)
         status, rc, failures = "error", None, [f"ansible-runner: {exc}"]
     finally:
         # A cancel ends ansible-playbook only; its module processes and docker compose would go on.
         processes.end_runs_under(private_dir)
         shutil.rmtree(private_dir, ignore_errors=True)
-    return RunResult(status=status, rc=rc, message="\n".join(failures), duration=time.monotonic() - started)
+    result = RunResult(status=status, rc=rc, message="\n".join(failures), duration=time.monotonic() - started)
+    return result, stats

@@ -6,7 +6,9 @@ checkout *is* the collection, so a temporary tree links it under that name.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -15,6 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 
 _collections_root = Path(tempfile.mkdtemp(prefix="preview-collections-"))
+atexit.register(shutil.rmtree, _collections_root, True)  # the link only, never what it points at
 (_collections_root / "ansible_collections" / "preview").mkdir(parents=True)
 (_collections_root / "ansible_collections" / "preview" / "envs").symlink_to(REPO_ROOT)
 COLLECTIONS_PATH = str(_collections_root)

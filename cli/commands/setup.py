@@ -1,0 +1,145 @@
+"""`preview setup`: the server (Terraform, or an existing one), the playbook, the repositories' webhooks.
+
+Every step is safe to repeat: Terraform converges, the playbook is meant to be idempotent, and the webhooks
+are matched on their URL, so a re-run creates no second hook and changes nothing that is already right.
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+import yaml
+
+from .._collection import COLLECTION_ROOT
+from ..config_file import Settings, config_option, load, write_private
+from ..inventory import GROUP, inventory, is_local, url_host
+from ..playbook import run_playbook
+from ..provision_state import ProvisionState
+from ..terraform import Terraform, terraform_root, terraform_variables
+from ..webhooks import check_access, client, ensure_hook, url_for
+
+DEFAULT_PLAYBOOK = COLLECTION_ROOT / "playbooks" / "site.yml"
+
+
+def _server(settings: Settings, state: ProvisionState, host: str | None, root: Path) -> tuple[str, str]:
+    """The server's address and SSH user: --host / provision.host as given, else from Terraform's outputs."""
+    address = host or settings.provision.get("host")
+    if address:
+        click.echo(f"  using {address} (Terraform skipped)")
+        state.server_address = address
+        return address, settings.provision.get("ssh_user") or "root"
+    outputs = Terraform(root, terraform_variables(settings)).apply()
+    address = outputs.get("server_ipv4") or outputs.get("server_ipv6")
+    if not address or not isinstance(address, str):
+        raise click.ClickException(f"the Terraform root {root} has no server_ipv4 output: it must output the address")
+    state.server_address = address
+    state.terraform_dir = str(root.resolve())
+    click.echo(f"  server address: {address}")
+    return address, settings.provision.get("ssh_user") or outputs.get("ssh_user") or "root"
+
+
+def _wait_for_ssh(address: str, timeout: float, port: int = 22) -> None:
+    started = time.monotonic()
+    shown = -1
+    while True:
+        try:
+            socket.create_connection((address.strip("[]"), port), timeout=5).close()
+            click.echo(f"  {address}:{port} accepts connections")
+            return
+        except OSError as exc:
+            waited = time.monotonic() - started
+            if waited > timeout:
+                raise click.ClickException(
+                    f"{address}:{port} did not accept connections within {timeout:.0f} s ({exc}): check that the "
+                    f"server runs and its firewall allows SSH, then run `preview setup` again"
+                ) from None
+            if int(waited // 15) != shown:
+                shown = int(waited // 15)
+                click.echo(f"  waiting for SSH on {address}:{port} ({waited:.0f} s)")
+            time.sleep(2)
+
+
+def shim_config_for_server(settings: Settings, address: str) -> dict:
+    """The file the server's shim reads: ours without `provision:` (Terraform and SSH settings stay here),
+    with preview.public_url pointing at the server when neither it nor a domain is set."""
+    data = {key: value for key, value in settings.data.items() if key != "provision"}
+    preview = dict(data.get("preview") or {})
+    if not preview.get("domain") and not preview.get("public_url"):
+        preview["public_url"] = f"http://{url_host(address)}"
+    data["preview"] = preview
+    return data
+
+
+def _provision(settings: Settings, playbook: Path, address: str, ssh_user: str, url: str, timeout: float) -> None:
+    if not is_local(address):
+        _wait_for_ssh(address, timeout)
+    with tempfile.TemporaryDirectory(prefix="preview-setup-config-") as temp:
+        config_file = Path(temp) / "config.yml"
+        write_private(config_file, yaml.safe_dump(shim_config_for_server(settings, address), sort_keys=False))
+        extravars = {
+            "preview_hosts": GROUP,
+            "preview_config_file": str(config_file),
+            "preview_server_address": address,
+            "preview_webhook_url": url,
+        }
+        key_file = settings.provision.get("ssh_private_key_file", "")
+        hosts = inventory(address, ssh_user, str(Path(key_file).expanduser()) if key_file else "")
+        click.echo(f"  running {playbook}")
+        run_playbook(playbook, hosts, extravars)
+
+
+@click.command()
+@config_option
+@click.option("--host", metavar="ADDRESS", help="Use this existing server (address or DNS name) and skip Terraform.")
+@click.option("--terraform-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The Terraform root to apply. Default: provision.terraform_dir, else the collection's terraform/.")
+@click.option("--playbook", type=click.Path(dir_okay=False, path_type=Path),
+              help="The playbook that sets up the server. Default: provision.playbook, else playbooks/site.yml.")
+@click.option("--skip-provision", is_flag=True, help="Skip the Ansible run (the server is set up already).")
+@click.option("--ssh-timeout", type=float, default=300, show_default=True,
+              help="Seconds to wait for SSH on the server before the playbook runs.")
+def setup(config_path: Path, host: str | None, terraform_dir: Path | None, playbook: Path | None,
+          skip_provision: bool, ssh_timeout: float) -> None:
+    """Create the server (or use --host), set it up, and register the repositories' webhooks."""
+    settings = load(config_path)
+    state = ProvisionState.for_config(config_path)
+    github = client(settings.shim.github_api_url, settings.github_token)
+
+    count = len(settings.repositories)
+    repositories = f"{count} repositor{'y' if count == 1 else 'ies'}"
+    click.echo(f"[1/4] GitHub: the token's access to {repositories}")
+    for repo in settings.repositories:
+        check_access(github, repo)
+        click.echo(f"  {repo}: can manage webhooks")
+
+    click.echo("[2/4] server")
+    address, ssh_user = _server(settings, state, host, terraform_root(terraform_dir, settings))
+    state.save()
+    url = url_for(settings, address)
+    state.webhook_url = url
+
+    click.echo("[3/4] Ansible")
+    if skip_provision:
+        click.echo("  skipped (--skip-provision)")
+    else:
+        chosen = playbook or (Path(settings.provision["playbook"]).expanduser() if settings.provision.get("playbook")
+                              else DEFAULT_PLAYBOOK)
+        _provision(settings, chosen, address, ssh_user, url, ssh_timeout)
+
+    click.echo(f"[4/4] webhooks -> {url}")
+    try:
+        for repo in settings.repositories:
+            change = ensure_hook(github, repo, url, settings.shim.webhook_secret, state)
+            click.echo(change.line(url))
+    finally:
+        state.save()
+    hostname = urlsplit(url).hostname or ""
+    if is_local(hostname):
+        click.echo(f"Note: GitHub cannot reach {hostname}; set preview.domain or provision.webhook_url to a "
+                   "public address for real deliveries.")
+    click.echo(f"Done: pull_request events of {repositories} go to {url}")

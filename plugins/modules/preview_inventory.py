@@ -1,0 +1,199 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, preview maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: preview_inventory
+short_description: What previews exist on the host, in every place they leave traces
+version_added: 0.1.0
+description:
+  - Lists, by preview label, the deployment records and port leases in the state file, the compose
+    projects Docker knows (containers, networks or volumes labelled C(preview-<label>)), the nginx files
+    in O(nginx_configs_dir) and the work dirs in O(deployments_dir).
+  - Only names that follow the collection's naming (C(<slug>-pr-<N>)) count; anything else is not ours
+    and is never reported.
+  - Compares that with O(keep), the previews that should exist, and returns the orphans (traces of
+    previews not in O(keep)) and the missing (previews in O(keep) without a running stack or route).
+author:
+  - preview maintainers (@preview-envs)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in
+      diff mode.
+    support: none
+  idempotent:
+    description: Whether a second run with the same options reports no change and changes nothing.
+    support: full
+    details: Reads only.
+options:
+  keep:
+    description:
+      - The previews that should exist, each as C(repo), C(pr) and C(slug) (the slug defaults to the one
+        derived from the repository name).
+    type: list
+    elements: dict
+    default: []
+  db:
+    description: The state file.
+    type: path
+    default: /var/lib/preview/state.db
+  deployments_dir:
+    description: Where the work dirs are.
+    type: path
+    default: /opt/preview-deployments
+  nginx_configs_dir:
+    description: Where the nginx files are.
+    type: path
+    default: /etc/nginx/preview-configs
+  docker_cli:
+    description: The docker CLI.
+    type: path
+    default: docker
+"""
+
+EXAMPLES = r"""
+- name: Find orphans
+  preview.envs.preview_inventory:
+    keep:
+      - {repo: octo/app, pr: 5, slug: app}
+  register: found
+"""
+
+RETURN = r"""
+records:
+  description: Deployment records by label (repo, pr, label, project, status, sha).
+  type: list
+  elements: dict
+  returned: always
+labels:
+  description: Every label seen anywhere, with where it was seen (record, project, running, nginx, work_dir).
+  type: dict
+  returned: always
+orphans:
+  description: Labels with traces that are not in O(keep); records among them carry their repo and PR.
+  type: list
+  elements: dict
+  returned: always
+missing:
+  description: The entries of O(keep) (repo, pr, label) whose stack is not running or whose nginx file is gone.
+  type: list
+  elements: dict
+  returned: always
+"""
+
+import os
+import re
+import sqlite3
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.preview.envs.plugins.module_utils import _naming
+
+LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,60}[a-z0-9])?-pr-[0-9]{1,9}$")
+PROJECT_PREFIX = "preview-"
+NGINX_SUFFIXES = (".location.conf", ".server.conf")
+
+
+def _records(db: str) -> list[dict]:
+    if not os.path.exists(db):
+        return []
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute(
+            "SELECT repo, pr, label, project, status, sha FROM deployments")]
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+def _docker_labels(module: AnsibleModule, docker: str, kind: list[str], fmt: str) -> list[str]:
+    rc, out, err = module.run_command(
+        [docker, *kind, "--filter", "label=com.docker.compose.project", "--format", fmt]
+    )
+    if rc != 0:
+        module.fail_json(msg=f"listing docker {' '.join(kind)} failed", rc=rc, stdout=out, stderr=err)
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def inventory(module: AnsibleModule) -> dict:
+    params = module.params
+    labels: dict[str, set[str]] = {}
+
+    def seen(label: str, where: str) -> None:
+        if LABEL_RE.match(label):
+            labels.setdefault(label, set()).add(where)
+
+    records = _records(params["db"])
+    for record in records:
+        seen(record["label"], "record")
+    project_format = '{{.Label "com.docker.compose.project"}}'
+    docker = params["docker_cli"]
+    containers = _docker_labels(module, docker, ["ps", "-a"], project_format + " {{.State}}")
+    for line in containers:
+        project, _sep, state = line.partition(" ")
+        if project.startswith(PROJECT_PREFIX):
+            seen(project[len(PROJECT_PREFIX):], "project")
+            if state == "running":
+                seen(project[len(PROJECT_PREFIX):], "running")
+    for kind in (["network", "ls"], ["volume", "ls"]):
+        for project in _docker_labels(module, docker, kind, project_format):
+            if project.startswith(PROJECT_PREFIX):
+                seen(project[len(PROJECT_PREFIX):], "project")
+    if os.path.isdir(params["nginx_configs_dir"]):
+        for name in os.listdir(params["nginx_configs_dir"]):
+            for suffix in NGINX_SUFFIXES:
+                if name.endswith(suffix):
+                    seen(name[: -len(suffix)], "nginx")
+    if os.path.isdir(params["deployments_dir"]):
+        for name in os.listdir(params["deployments_dir"]):
+            if os.path.isdir(os.path.join(params["deployments_dir"], name)):
+                seen(name, "work_dir")
+
+    keep = {}
+    for item in params["keep"]:
+        try:
+            repo = _naming.check_repo(item.get("repo"))
+            slug = _naming.check_slug(item.get("slug") or _naming.default_slug(repo))
+            keep[_naming.label(slug, item.get("pr"))] = {"repo": repo, "pr": _naming.check_pr(item.get("pr"))}
+        except (_naming.NamingError, AttributeError) as exc:
+            module.fail_json(msg=f"keep holds an entry that is not a preview (repo, pr, slug): {item!r}: {exc}")
+    by_label = {record["label"]: record for record in records}
+    orphans = []
+    for label in sorted(set(labels) - set(keep)):
+        record = by_label.get(label, {})
+        orphans.append({"label": label, "repo": record.get("repo", ""), "pr": record.get("pr", 0),
+                        "where": sorted(labels[label])})
+    missing = [dict(keep[label], label=label) for label in sorted(keep)
+               if not {"running", "nginx"} <= labels.get(label, set())]
+    return dict(
+        changed=False,
+        records=records,
+        labels={label: sorted(where) for label, where in sorted(labels.items())},
+        orphans=orphans,
+        missing=missing,
+    )
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            keep=dict(type="list", elements="dict", default=[]),
+            db=dict(type="path", default="/var/lib/preview/state.db"),
+            deployments_dir=dict(type="path", default="/opt/preview-deployments"),
+            nginx_configs_dir=dict(type="path", default="/etc/nginx/preview-configs"),
+            docker_cli=dict(type="path", default="docker"),
+        ),
+        supports_check_mode=True,
+    )
+    module.exit_json(**inventory(module))
+
+
+if __name__ == "__main__":
+    main()
