@@ -1,0 +1,46 @@
+"""The collection as users get it: built with ansible-galaxy, installed, and run by FQCN."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def run(argv, **kwargs):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False, **kwargs)
+
+
+def test_build_install_and_run_a_playbook_by_fqcn(tmp_path):
+    built = run([str(BIN / "ansible-galaxy"), "collection", "build", str(REPO_ROOT), "--output-path",
+                 str(tmp_path / "dist")])
+    assert built.returncode == 0, built.stderr
+    [tarball] = (tmp_path / "dist").glob("preview-envs-*.tar.gz")
+    with tarfile.open(tarball) as archive:
+        names = archive.getnames()
+    assert "playbooks/deploy.yml" in names and "plugins/modules/compose_project.py" in names
+    assert not [n for n in names if n.startswith(("shim/", "cli/", "tests/output", ".venv", "bench/", ".git/"))]
+
+    installed = run([str(BIN / "ansible-galaxy"), "collection", "install", "--force", str(tarball), "-p",
+                     str(tmp_path / "collections")])
+    assert installed.returncode == 0, installed.stderr
+    assert (tmp_path / "collections/ansible_collections/preview/envs/MANIFEST.json").is_file()
+
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(tmp_path / "collections"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_STDOUT_CALLBACK="json")
+    env.pop("ANSIBLE_COLLECTIONS_PATHS", None)
+    extra = {"preview_pr_repo": "octo/app", "preview_pr_number": 5, "preview_pr_state_db": str(tmp_path / "s.db"),
+             "preview_pr_deployments_dir": str(tmp_path / "deployments"),
+             "preview_pr_nginx_configs_dir": str(tmp_path / "nginx"), "preview_pr_github_token": ""}
+    played = run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "-e",
+                  f"ansible_python_interpreter={sys.executable}", "-e", json.dumps(extra),
+                  "preview.envs.cleanup"], env=env, cwd=tmp_path)
+    assert played.returncode == 0, played.stdout[-3000:] + played.stderr[-2000:]
+    stats = json.loads(played.stdout)["stats"]["localhost"]
+    assert stats["failures"] == 0 and stats["changed"] == 0  # cleaning up nothing changes nothing
