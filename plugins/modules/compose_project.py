@@ -18,9 +18,10 @@ description:
   - Needs only the docker CLI with the compose plugin (2.18 or later) on the target; no Python Docker SDK.
 author:
   - preview maintainers (@preview-envs)
+extends_documentation_fragment:
+  - preview.envs.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: partial
     details:
       - For O(state=present) the module runs C(docker compose up --dry-run) and reports the changes compose
@@ -33,12 +34,8 @@ attributes:
         compose's dry run would remove an image.
       - RV(containers) describes the containers as they are now, not as they would be.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in
-      diff mode.
     support: none
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation
-      indicates no change.
     support: full
     details:
       - With O(build=true) images are rebuilt on every run; a rebuild that yields the same image (cache)

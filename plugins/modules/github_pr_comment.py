@@ -25,25 +25,19 @@ description:
     with the pull request number. It needs nothing on the target beyond ansible-core.
 author:
   - preview maintainers (@preview-envs)
+extends_documentation_fragment:
+  - preview.envs.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - Check mode reads the pull request's comments but never creates, edits or deletes one.
   diff_mode:
-    description:
-      - Will return details on what has changed (or possibly needs changing in check_mode), when in diff
-        mode.
     support: full
     details:
       - The diff compares the full comment body, marker line included; an absent comment shows as an empty
         string.
   idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second invocation
-        indicates no change.
-      - This assumes that the system controlled/queried by the module has not changed in a relevant way.
     support: full
 options:
   repo:

@@ -19,16 +19,14 @@ description:
     the previous file is put back (or the new one removed) and the module fails with nginx's output.
 author:
   - preview maintainers (@preview-envs)
+extends_documentation_fragment:
+  - preview.envs.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in
-      diff mode.
     support: full
   idempotent:
-    description: Whether a second run with the same options reports no change and changes nothing.
     support: full
     details: An unchanged file is neither rewritten nor reloaded.
 options:

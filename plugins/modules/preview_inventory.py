@@ -18,16 +18,14 @@ description:
     previews not in O(keep)) and the missing (previews in O(keep) without a running stack or route).
 author:
   - preview maintainers (@preview-envs)
+extends_documentation_fragment:
+  - preview.envs.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in
-      diff mode.
     support: none
   idempotent:
-    description: Whether a second run with the same options reports no change and changes nothing.
     support: full
     details: Reads only.
 options:

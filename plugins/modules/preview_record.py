@@ -17,17 +17,15 @@ description:
   - Every name (label, compose project, work dir, URL) is derived from O(slug) and O(pr) only.
 author:
   - preview maintainers (@preview-envs)
+extends_documentation_fragment:
+  - preview.envs.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in
-      diff mode.
     support: full
     details: Returns the record before and after.
   idempotent:
-    description: Whether a second run with the same options reports no change and changes nothing.
     support: full
     details: The C(updated) timestamp changes only when a stored value changes.
 options:

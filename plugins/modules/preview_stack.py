@@ -19,16 +19,14 @@ description:
   - Reads files only; never runs anything from the repository.
 author:
   - preview maintainers (@preview-envs)
+extends_documentation_fragment:
+  - preview.envs.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in
-      diff mode.
     support: none
   idempotent:
-    description: Whether a second run with the same options reports no change and changes nothing.
     support: full
 options:
   project_src:
