@@ -45,6 +45,12 @@ options:
     description: Port the subdomain server block listens on.
     type: int
     default: 80
+  listen_address:
+    description:
+      - IPv4 address the subdomain server block listens on; empty for all addresses.
+      - Must match the base site's C(listen), or nginx picks the base site's default server.
+    type: str
+    default: ""
   configs_dir:
     description: Directory the base site includes.
     type: path
@@ -99,6 +105,7 @@ from ansible_collections.preview.envs.plugins.module_utils import _naming
 
 LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,60}[a-z0-9])?-pr-[0-9]{1,9}$")
 SUFFIXES = (".location.conf", ".server.conf")
+ADDRESS_RE = re.compile(r"^(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$")
 
 PROXY = """\
         proxy_pass http://127.0.0.1:{port}{target};
@@ -112,13 +119,14 @@ PROXY = """\
 """
 
 
-def render(label: str, port: int, domain: str, listen_port: int) -> tuple[str, str]:
+def render(label: str, port: int, domain: str, listen_port: int, listen_address: str = "") -> tuple[str, str]:
     """Return (file name, content) for a preview."""
+    listen = f"{listen_address}:{listen_port}" if listen_address else str(listen_port)
     head = f"# Managed by preview.envs: preview {label}. Do not edit.\n"
     if domain:
         body = (
             "server {\n"
-            f"    listen {listen_port};\n"
+            f"    listen {listen};\n"
             f"    server_name {label}.{domain};\n"
             "    location / {\n"
             + PROXY.format(port=port, target="", prefix="/")
@@ -177,7 +185,10 @@ class Site:
             port = params["port"]
             if port is None or not 1 <= port <= 65535:
                 self.module.fail_json(msg=f"port must be 1-65535 for preview {label}: {port!r}")
-            name, content = render(label, port, domain, params["listen_port"])
+            address = params["listen_address"]
+            if address and not ADDRESS_RE.match(address):
+                self.module.fail_json(msg=f"listen_address must be an IPv4 address: {address!r}")
+            name, content = render(label, port, domain, params["listen_port"], address)
             wanted[name[len(label):]] = content
             path = os.path.join(configs_dir, name)
 
@@ -231,6 +242,7 @@ def main():
             port=dict(type="int"),
             domain=dict(type="str", default=""),
             listen_port=dict(type="int", default=80),
+            listen_address=dict(type="str", default=""),
             configs_dir=dict(type="path", default="/etc/nginx/preview-configs"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             test_command=dict(type="list", elements="str", default=["nginx", "-t"]),

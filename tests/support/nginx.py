@@ -46,6 +46,7 @@ class PrivateNginx:
             "nginx_test_command": self.test_command,
             "nginx_reload_command": self.reload_command,
             "nginx_listen_port": self.port,
+            "nginx_listen_address": "127.0.0.1",
             "public_url": self.base_url,
         }
 
