@@ -30,6 +30,7 @@ ROLE_SETTINGS = {
     "stop_timeout": int,
     "nginx_configs_dir": str,
     "nginx_listen_port": int,
+    "nginx_listen_address": str,
     "nginx_test_command": list,
     "nginx_reload_command": list,
     "docker_cli": str,
@@ -71,7 +72,10 @@ class Config:
     preview: dict = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
     ttl_hours: float = 72.0
-    reconcile_interval: float = 60.0
+    reconcile_interval: float = 300.0
+    # The public URL GitHub delivers to (our hook's config.url); with a token, failed deliveries are redelivered.
+    github_webhook_url: str = ""
+    redeliver_interval: float = 300.0
 
     def repository(self, full_name: str) -> RepoConfig | None:
         """The configured repository, matched case-insensitively as GitHub does."""
@@ -196,8 +200,19 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         preview=_preview_settings(data.get("preview")),
         policy=_policy(data.get("policy")),
         ttl_hours=_positive(data, "ttl_hours", 72.0),
-        reconcile_interval=_positive(data, "reconcile_interval", 60.0),
+        reconcile_interval=_positive(data, "reconcile_interval", 300.0),
+        github_webhook_url=_webhook_url(github.get("webhook_url")),
+        redeliver_interval=_positive(data, "redeliver_interval", 300.0),
     )
+
+
+def _webhook_url(raw) -> str:
+    """`github.webhook_url`: an absolute http(s) URL, or empty (then failed deliveries are not redelivered)."""
+    if raw in (None, ""):
+        return ""
+    if not isinstance(raw, str) or not re.match(r"^https?://[^/\s?#]+(/\S*)?$", raw):
+        raise ConfigError("github.webhook_url must be an http:// or https:// URL, e.g. http://<server>/webhook/github")
+    return raw
 
 
 def _positive(data: dict, key: str, default: float) -> float:

@@ -1,4 +1,7 @@
-"""`preview-shim`: serve the webhook shim with waitress and run the converger."""
+"""`preview-shim`: serve the webhook shim with waitress and run the converger.
+
+SIGUSR1 asks GitHub for missed deliveries at once (see shim/redelivery.py), besides every redeliver_interval.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from . import config as config_mod
 from .app import create_app
 from .converger import Converger
 from .metrics import Metrics
+from .redelivery import Redeliverer, RedeliveryLoop
 from .store import Store
 
 log = logging.getLogger("preview.shim")
@@ -39,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(config, store, converger, metrics)
     server = waitress.create_server(app, host=config.listen_host, port=config.listen_port, threads=8,
                                     ident="preview-shim")
+    # The socket listens now: redeliveries GitHub sends right after the first check wait in its backlog.
+    redelivery = RedeliveryLoop(Redeliverer(config, store), config.redeliver_interval)
+    redelivery.start()
+    signal.signal(signal.SIGUSR1, lambda signum, frame: redelivery.trigger())
 
     def drain_then_stop():
         finished = converger.drain(args.drain_timeout)
@@ -47,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_term(signum, frame):
         log.info("SIGTERM: draining (deliveries are still accepted and stored)")
+        redelivery.stop()
         threading.Thread(target=drain_then_stop, name="drain", daemon=True).start()
 
     signal.signal(signal.SIGTERM, on_term)

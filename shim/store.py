@@ -57,7 +57,17 @@ CREATE TABLE IF NOT EXISTS runs (
     finished REAL,
     message TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS redelivery (
+    repo TEXT NOT NULL,
+    guid TEXT NOT NULL DEFAULT '',
+    delivery_id INTEGER NOT NULL DEFAULT 0,
+    at REAL NOT NULL,
+    PRIMARY KEY (repo, guid)
+);
 """
+
+# How long a redelivery request is remembered: longer than GitHub keeps deliveries (3 days, 7 on GHES).
+REDELIVERY_MEMORY = 8 * 24 * 3600
 
 
 KINDS = {"present": "deploy", "absent": "cleanup", "held": "hold"}
@@ -223,6 +233,42 @@ class Store:
             return conn.execute(
                 "UPDATE runs SET status='interrupted', finished=? WHERE status='running'", (time.time(),)
             ).rowcount
+
+    # --- redelivery -------------------------------------------------------
+    # One row per repository with guid '' holds the time of its last completed check; every other row is a
+    # GUID whose redelivery we asked GitHub for (the delivery id asked for, and when).
+    def redelivery_checked(self, repo: str) -> float | None:
+        """When the deliveries of `repo`'s hook were last checked, or None if never."""
+        rows = self.query("SELECT at FROM redelivery WHERE repo=? AND guid=''", (repo,))
+        return rows[0]["at"] if rows else None
+
+    def set_redelivery_checked(self, repo: str, when: float) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO redelivery (repo, guid, delivery_id, at) VALUES (?, '', 0, ?)"
+                " ON CONFLICT (repo, guid) DO UPDATE SET at=excluded.at",
+                (repo, when),
+            )
+
+    def redelivery_asked(self, repo: str, guid: str) -> bool:
+        """True when we already asked GitHub to redeliver this GUID of `repo`'s hook."""
+        return bool(guid) and bool(self.query("SELECT 1 FROM redelivery WHERE repo=? AND guid=?", (repo, guid)))
+
+    def record_redelivery(self, repo: str, guid: str, delivery_id: int, now: float | None = None) -> None:
+        """Remember that we asked for `guid` (through delivery `delivery_id`); forget what GitHub no longer keeps."""
+        if not guid:
+            raise ValueError("a redelivery needs the delivery's GUID")
+        now = time.time() if now is None else now
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO redelivery (repo, guid, delivery_id, at) VALUES (?, ?, ?, ?)",
+                (repo, guid, delivery_id, now),
+            )
+            conn.execute("DELETE FROM redelivery WHERE guid != '' AND at < ?", (now - REDELIVERY_MEMORY,))
+
+    def redeliveries(self) -> list[dict]:
+        """Every GUID we asked GitHub to redeliver, oldest first."""
+        return self.query("SELECT repo, guid, delivery_id, at FROM redelivery WHERE guid != '' ORDER BY at, rowid")
 
     def writable(self) -> bool:
         try:

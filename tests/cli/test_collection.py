@@ -20,6 +20,8 @@ def test_the_cli_uses_the_collections_github_client():
 def test_a_fresh_interpreter_gets_a_temporary_link_that_is_removed_at_exit():
     code = (
         "import json, sys, os\n"
+        # Without the venv's collections dir (scripts/bootstrap puts it on the path with a .pth file).
+        "sys.path[:] = [p for p in sys.path if not p.rstrip('/').endswith('collections')]\n"
         "from cli import _collection as c\n"
         "path = c.collections_path()\n"
         "link = os.path.join(path, 'ansible_collections', 'preview', 'envs')\n"

@@ -10,6 +10,10 @@ GitHub's documented contract, taken from the OpenAPI subset in
 * repository webhooks: ``GET``/``POST /repos/{owner}/{repo}/hooks`` and ``GET``/``PATCH``/``DELETE
   /repos/{owner}/{repo}/hooks/{hook_id}``. As documented, a ``PATCH`` without ``config.secret`` removes the
   stored secret; the API shows a set secret only as ``"********"``;
+* webhook deliveries: ``GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries`` (newest first, ``per_page``,
+  ``status``, cursor pagination through the ``link`` header) and ``POST
+  /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}/attempts`` (202 at once; the redelivery is
+  sent from a thread, with the original body and ``X-GitHub-Delivery``, and recorded with ``redelivery: true``);
 * ``GET /rate_limit``;
 * ``GET /repos/{owner}/{repo}``: a minimal repository object with ``permissions``. This operation is not in
   the OpenAPI subset; it is whitelisted explicitly (see ``EXTRA_OPERATIONS``) so clients can check access.
@@ -36,18 +40,31 @@ does not count), and an exhausted budget answers 403 with ``x-ratelimit-remainin
 
 ``fail_next`` queues canned answers (5xx, secondary rate limits, permission errors) for the next matching
 requests; they are served after the contract check and before authentication.
+
+GitHub is also a *sender*: ``deliver(repo, event, payload)`` POSTs the payload to every active hook of the
+repository that subscribes to the event (or to ``*``), with the headers GitHub sends (``X-GitHub-Event``,
+``X-GitHub-Delivery``, ``X-GitHub-Hook-ID``, ``User-Agent: GitHub-Hookshot/...``, ``X-Hub-Signature-256`` when
+the hook has a secret), and records each attempt as a delivery: ``status`` is ``OK`` for a 2xx answer,
+``Invalid HTTP Response: <code>`` for any other answer (redirects are not followed), ``failed to connect to
+host`` when nothing answers (then ``status_code`` is 0). GitHub never redelivers on its own, and neither does
+the stand-in. ``WebhookReceiver`` is a small local endpoint that records what it is sent.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import hmac
+import http.client
 import itertools
 import json
 import math
 import re
+import ssl
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -64,6 +81,9 @@ DEFAULT_REPOS = ("preview-envs/demo",)
 SUPPORTED_API_VERSIONS = frozenset({"2022-11-28", "2026-03-10"})
 MAX_COMMENT_LENGTH = 65536
 SECRET_MASK = "********"
+# What GitHub's webhook sender calls itself, and how long it waits for an answer.
+HOOKSHOT_USER_AGENT = "GitHub-Hookshot/044aadd"
+DELIVERY_TIMEOUT = 10.0
 SECONDARY_RATE_LIMIT_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
     "If you reach out to GitHub Support for help, please include the request ID."
@@ -93,6 +113,8 @@ ACCEPTED_SCOPES: dict[str, frozenset[str] | None] = {
     "repos/create-webhook": _WRITE_HOOK_SCOPES,
     "repos/update-webhook": _WRITE_HOOK_SCOPES,
     "repos/delete-webhook": frozenset({"repo", "admin:repo_hook"}),
+    "repos/list-webhook-deliveries": _READ_HOOK_SCOPES,
+    "repos/redeliver-webhook-delivery": _WRITE_HOOK_SCOPES,
     "repos/get": _REPO_SCOPES,
     "rate-limit/get": None,
 }
@@ -290,6 +312,9 @@ class GitHubStandIn:
         self._comments: dict[int, dict[str, Any]] = {}
         self._hooks: dict[int, dict[str, Any]] = {}
         self._injections: list[_Injection] = []
+        self._deliveries: dict[int, dict[str, Any]] = {}
+        self._delivery_ids = itertools.count(70000000001)
+        self._senders: list[threading.Thread] = []
         self._buckets: dict[str, _Bucket] = {}
         self._routes = self._compile_routes()
         self._handlers = self._handler_table()
@@ -319,6 +344,7 @@ class GitHubStandIn:
         return self
 
     def stop(self) -> None:
+        self.join_redeliveries(DELIVERY_TIMEOUT + 2)
         if self._server is None:
             return
         self._server.shutdown()
@@ -425,6 +451,45 @@ class GitHubStandIn:
                 if hook["repo"] == full_name
             ]
 
+    def deliver(self, repo: str, event: str, payload: dict[str, Any], guid: str | None = None) -> list[dict[str, Any]]:
+        """Send ``payload`` as GitHub would: to each active hook of ``repo`` subscribed to ``event`` (or ``*``).
+
+        Synchronous: returns the recorded deliveries (``hook-delivery-item`` shape), one per hook, in hook order.
+        ``guid`` is the ``X-GitHub-Delivery`` value; a new UUID when None.
+        """
+        body = json.dumps(payload).encode("utf-8")
+        guid = guid or str(uuid.uuid4())
+        action = payload.get("action") if isinstance(payload.get("action"), str) else None
+        with self._lock:
+            full_name = self._repo(repo)["full_name"]
+            hooks = [
+                copy.deepcopy(hook)
+                for hook in sorted(self._hooks.values(), key=lambda item: item["id"])
+                if hook["repo"] == full_name and hook["active"] and ({event, "*"} & set(hook["events"]))
+            ]
+        return [self._send_delivery(hook, guid, event, action, body, redelivery=False) for hook in hooks]
+
+    def deliveries(self, repo: str, hook_id: int | None = None) -> list[dict[str, Any]]:
+        """The recorded deliveries of the repository's hooks (or of one hook), newest first, in API shape."""
+        with self._lock:
+            full_name = self._repo(repo)["full_name"]
+            return [
+                self._delivery_view(record)
+                for record in sorted(self._deliveries.values(), key=lambda item: -item["id"])
+                if record["repo"] == full_name and hook_id in (None, record["hook_id"])
+            ]
+
+    def join_redeliveries(self, timeout: float = DELIVERY_TIMEOUT + 2) -> bool:
+        """Wait for the redeliveries that ``POST .../attempts`` started; True when none is still sending."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            senders = list(self._senders)
+        for sender in senders:
+            sender.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._senders = [sender for sender in self._senders if sender.is_alive()]
+            return not self._senders
+
     def writes(self) -> list[RecordedRequest]:
         """The recorded requests that could change state (anything but GET)."""
         with self._lock:
@@ -511,6 +576,8 @@ class GitHubStandIn:
             "repos/get-webhook": self._get_hook,
             "repos/update-webhook": self._update_hook,
             "repos/delete-webhook": self._delete_hook,
+            "repos/list-webhook-deliveries": self._list_deliveries,
+            "repos/redeliver-webhook-delivery": self._redeliver,
             "repos/get": self._get_repo,
             "rate-limit/get": self._get_rate_limit,
         }
@@ -1005,6 +1072,144 @@ class GitHubStandIn:
         del self._hooks[hook["id"]]
         return Reply(204)
 
+    # -- webhook deliveries --------------------------------------------------------------------------------
+
+    def _list_deliveries(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        hook = self._find_hook(operation)
+        if hook is None:
+            return self._not_found(operation)
+        records = sorted(
+            (record for record in self._deliveries.values() if record["hook_id"] == hook["id"]),
+            key=lambda item: -item["id"],
+        )
+        # As documented: success is a status_code of 200-399, failure 400-599; "failed to connect" (0) is neither.
+        wanted = (request.query.get("status") or [""])[-1]
+        if wanted == "success":
+            records = [record for record in records if 200 <= record["status_code"] <= 399]
+        elif wanted == "failure":
+            records = [record for record in records if 400 <= record["status_code"] <= 599]
+        try:
+            per_page = int((request.query.get("per_page") or ["30"])[-1])
+        except ValueError:
+            per_page = 30
+        per_page = 30 if per_page < 1 else min(per_page, 100)
+        start = 0
+        cursor = (request.query.get("cursor") or [""])[-1]
+        if cursor:
+            matched = re.fullmatch(r"v1_(\d+)", cursor)
+            if matched is None:
+                self.violations.append(
+                    f"{request.method} {request.path}: cursor {cursor!r} is not one the link header gave"
+                )
+                return Reply(400, _basic_error(400, "Invalid cursor", operation.docs))
+            # The cursor names the first delivery of the page: everything from it on, in list order.
+            start = next(
+                (index for index, record in enumerate(records) if record["id"] <= int(matched.group(1))),
+                len(records),
+            )
+        page = records[start : start + per_page]
+        kept = [
+            (name, value) for name, values in request.query.items() if name != "cursor" for value in values
+        ]
+        repo = self._repos[hook["repo"].lower()]
+
+        def link(first: dict[str, Any], rel: str) -> str:
+            query = urlencode([*kept, ("cursor", f"v1_{first['id']}")])
+            return f'<{self.base_url}/repositories/{repo["id"]}/hooks/{hook["id"]}/deliveries?{query}>; rel="{rel}"'
+
+        links = []
+        if start + per_page < len(records):
+            links.append(link(records[start + per_page], "next"))
+        if start > 0:
+            links.append(link(records[max(start - per_page, 0)], "prev"))
+        headers = {"link": ", ".join(links)} if links else {}
+        return Reply(200, [self._delivery_view(record) for record in page], headers)
+
+    def _redeliver(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        hook = self._find_hook(operation)
+        record = self._deliveries.get(int(operation.params["delivery_id"]))
+        if hook is None or record is None or record["hook_id"] != hook["id"]:
+            return self._not_found(operation)
+        # GitHub answers at once and redelivers afterwards, to the hook as it is configured now.
+        sender = threading.Thread(
+            target=self._send_delivery,
+            args=(copy.deepcopy(hook), record["guid"], record["event"], record["action"], record["body"]),
+            kwargs={"redelivery": True},
+            name=f"github-standin-redeliver-{record['id']}",
+            daemon=True,
+        )
+        self._senders = [thread for thread in self._senders if thread.is_alive()] + [sender]
+        sender.start()
+        return Reply(202, {})
+
+    def _send_delivery(
+        self, hook: dict[str, Any], guid: str, event: str, action: str | None, body: bytes, *, redelivery: bool
+    ) -> dict[str, Any]:
+        """POST one delivery to the hook's URL, as GitHub does, and record the attempt."""
+        with self._lock:
+            delivery_id = next(self._delivery_ids)
+            repository_id = self._repo(hook["repo"])["id"]
+        config = hook["config"]
+        headers = {
+            "Accept": "*/*",
+            "User-Agent": HOOKSHOT_USER_AGENT,
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": guid,
+            "X-GitHub-Hook-ID": str(hook["id"]),
+            "X-GitHub-Hook-Installation-Target-ID": str(repository_id),
+            "X-GitHub-Hook-Installation-Target-Type": "repository",
+        }
+        if config.get("content_type") == "form":
+            data = urlencode({"payload": body.decode("utf-8")}).encode("ascii")
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        else:
+            data = body
+            headers["Content-Type"] = "application/json"
+        if config.get("secret"):
+            secret = config["secret"].encode("utf-8")
+            headers["X-Hub-Signature"] = "sha1=" + hmac.new(secret, data, hashlib.sha1).hexdigest()
+            headers["X-Hub-Signature-256"] = "sha256=" + hmac.new(secret, data, hashlib.sha256).hexdigest()
+        delivered_at = _timestamp()
+        started = time.monotonic()
+        status_code, status = _post_webhook(
+            config.get("url", ""), data, headers, insecure=config.get("insecure_ssl") == "1"
+        )
+        record = {
+            "id": delivery_id,
+            "hook_id": hook["id"],
+            "repo": hook["repo"],
+            "guid": guid,
+            "delivered_at": delivered_at,
+            "redelivery": redelivery,
+            "duration": round(time.monotonic() - started, 3),
+            "status": status,
+            "status_code": status_code,
+            "event": event,
+            "action": action,
+            "repository_id": repository_id,
+            "body": body,
+        }
+        with self._lock:
+            self._deliveries[delivery_id] = record
+        return self._delivery_view(record)
+
+    @staticmethod
+    def _delivery_view(record: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": record["id"],
+            "guid": record["guid"],
+            "delivered_at": record["delivered_at"],
+            "redelivery": record["redelivery"],
+            "duration": record["duration"],
+            "status": record["status"],
+            "status_code": record["status_code"],
+            "event": record["event"],
+            "action": record["action"],
+            "installation_id": None,
+            "repository_id": record["repository_id"],
+            "throttled_at": None,
+        }
+
     # -- repository and rate limit -------------------------------------------------------------------------
 
     def _get_repo(self, operation: _Operation, request: RecordedRequest) -> Reply:
@@ -1094,6 +1299,102 @@ class _Handler(BaseHTTPRequestHandler):
         """Keep test output quiet; ``GitHubStandIn.requests`` has the record."""
 
 
+def _post_webhook(url: str, data: bytes, headers: dict[str, str], *, insecure: bool = False) -> tuple[int, str]:
+    """One webhook POST; returns ``(status_code, status)`` in the terms of a ``hook-delivery-item``."""
+    target = urlsplit(url)
+    if target.scheme not in ("http", "https") or not target.hostname:
+        return 0, "Invalid URL"
+    path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+    if target.scheme == "https":
+        context = ssl.create_default_context()
+        if insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            target.hostname, target.port, timeout=DELIVERY_TIMEOUT, context=context
+        )
+    else:
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=DELIVERY_TIMEOUT)
+    try:
+        connection.request("POST", path, body=data, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        code = response.status
+    except TimeoutError:
+        return 0, "timed out"
+    except (OSError, http.client.HTTPException):
+        return 0, "failed to connect to host"
+    finally:
+        connection.close()
+    return code, "OK" if 200 <= code < 300 else f"Invalid HTTP Response: {code}"
+
+
+class WebhookReceiver:
+    """A local HTTP endpoint for the stand-in's deliveries: records each request and answers ``status``.
+
+    ``status`` and ``delay`` (seconds before answering) can be changed while it runs.
+    """
+
+    def __init__(self, status: int = 202, delay: float = 0.0) -> None:
+        self.status = status
+        self.delay = delay
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> WebhookReceiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 - the base class names it so
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                split = urlsplit(self.path)
+                try:
+                    parsed = json.loads(raw) if raw.strip() else None
+                except ValueError:
+                    parsed = None
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                receiver.record(RecordedRequest("POST", split.path, {}, parsed, headers, raw))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                self.send_response(receiver.status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
+                """Quiet."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the receiver is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/webhook/github"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> WebhookReceiver:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
 def _bearer(authorization: str) -> str | None:
     scheme, _sep, credentials = authorization.strip().partition(" ")
     if scheme.lower() in ("bearer", "token") and credentials.strip():
@@ -1109,4 +1410,4 @@ def _timestamp() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-__all__ = ["GitHubStandIn", "Problem", "RecordedRequest", "Reply", "Schemas"]
+__all__ = ["GitHubStandIn", "Problem", "RecordedRequest", "Reply", "Schemas", "WebhookReceiver"]
