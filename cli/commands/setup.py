@@ -64,10 +64,13 @@ def _wait_for_ssh(address: str, timeout: float, port: int = 22) -> None:
             time.sleep(2)
 
 
-def shim_config_for_server(settings: Settings, address: str) -> dict:
+def shim_config_for_server(settings: Settings, address: str, url: str = "") -> dict:
     """The file the server's shim reads: ours without `provision:` (Terraform and SSH settings stay here),
-    with preview.public_url pointing at the server when neither it nor a domain is set."""
+    with preview.public_url pointing at the server when neither it nor a domain is set, and
+    github.webhook_url set to the hook's URL (the shim finds its hook by it to redeliver missed events)."""
     data = {key: value for key, value in settings.data.items() if key != "provision"}
+    if url:
+        data["github"] = dict(data.get("github") or {}, webhook_url=url)
     preview = dict(data.get("preview") or {})
     if not preview.get("domain") and not preview.get("public_url"):
         preview["public_url"] = f"http://{url_host(address)}"
@@ -80,7 +83,7 @@ def _provision(settings: Settings, playbook: Path, address: str, ssh_user: str, 
         _wait_for_ssh(address, timeout)
     with tempfile.TemporaryDirectory(prefix="preview-setup-config-") as temp:
         config_file = Path(temp) / "config.yml"
-        write_private(config_file, yaml.safe_dump(shim_config_for_server(settings, address), sort_keys=False))
+        write_private(config_file, yaml.safe_dump(shim_config_for_server(settings, address, url), sort_keys=False))
         extravars = {
             "preview_hosts": GROUP,
             "preview_config_file": str(config_file),
