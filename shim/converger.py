@@ -141,8 +141,9 @@ class Converger:
         repo_cfg = self.config.repository(item.repo)
         run_id = self.store.start_run(item)
         waited = time.time() - item.changed
-        log.info("run=%d repo=%s pr=%d kind=%s sha=%s generation=%d status=started queue_wait=%.2fs",
-                 run_id, item.repo, item.pr, kind, item.sha[:12], item.generation, waited)
+        log.info("run=%d delivery=%s repo=%s pr=%d kind=%s sha=%s generation=%d reason=%s status=started"
+                 " queue_wait=%.2fs", run_id, item.delivery or "-", item.repo, item.pr, kind, item.sha[:12],
+                 item.generation, item.reason or "-", waited)
         try:
             if repo_cfg is None:
                 result = RunResult("error", None, f"repository {item.repo} is no longer configured", 0.0)
@@ -152,8 +153,8 @@ class Converger:
             # A cancelled deploy is superseded by a newer desired state: that run applies it.
             applied = result.status != "canceled"
             self.store.finish_run(run_id, item, result.status, result.rc, result.message, applied=applied)
-            log.info("run=%d repo=%s pr=%d kind=%s status=%s rc=%s duration=%.2fs", run_id, item.repo,
-                     item.pr, kind, result.status, result.rc, result.duration)
+            log.info("run=%d delivery=%s repo=%s pr=%d kind=%s status=%s rc=%s duration=%.2fs", run_id,
+                     item.delivery or "-", item.repo, item.pr, kind, result.status, result.rc, result.duration)
             if self.metrics:
                 self.metrics.observe_run(kind, result.status, result.duration, waited)
         except Exception:

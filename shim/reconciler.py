@@ -66,7 +66,7 @@ class Reconciler:
             if record is not None and record["status"] == "failed":
                 return False  # its failure is on the PR; a new push or event runs it again
             return conn.execute(
-                "UPDATE desired SET generation=generation+1, changed=?, reason='missing'"
+                "UPDATE desired SET generation=generation+1, changed=?, reason='missing', delivery=''"
                 " WHERE repo=? AND pr=? AND state='present' AND generation=applied_generation",
                 (time.time(), repo, pr),
             ).rowcount > 0

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS desired (
     pinned INTEGER NOT NULL DEFAULT 0,
     reason TEXT NOT NULL DEFAULT '',
     activity REAL NOT NULL DEFAULT 0,
+    delivery TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (repo, pr)
 );
 CREATE TABLE IF NOT EXISTS runs (
@@ -73,6 +74,19 @@ REDELIVERY_MEMORY = 8 * 24 * 3600
 KINDS = {"present": "deploy", "absent": "cleanup", "held": "hold"}
 
 
+def _declared_columns(schema: str) -> dict[str, dict[str, str]]:
+    """{table: {column: declaration}} of the columns with a DEFAULT (those can be added later)."""
+    tables: dict[str, dict[str, str]] = {}
+    for block in schema.split("CREATE TABLE IF NOT EXISTS ")[1:]:
+        name, body = block.split("(", 1)
+        columns = tables.setdefault(name.strip(), {})
+        for line in body.splitlines():
+            parts = line.strip().rstrip(",").split(None, 1)
+            if len(parts) == 2 and "DEFAULT" in parts[1]:
+                columns[parts[0]] = parts[1]
+    return tables
+
+
 @dataclass(frozen=True)
 class Pending:
     repo: str
@@ -82,6 +96,7 @@ class Pending:
     generation: int
     changed: float
     reason: str = ""
+    delivery: str = ""  # the GUID of the delivery that set this desired state ('' for TTL, reconcile)
 
 
 class Store:
@@ -97,6 +112,15 @@ class Store:
         self._conn.execute("PRAGMA busy_timeout=30000")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Bring a state file written by an older version up to SCHEMA (columns are only ever added)."""
+        for table, columns in _declared_columns(SCHEMA).items():
+            have = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            for name, declaration in columns.items():
+                if name not in have:
+                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
 
     @contextmanager
     def transaction(self):
@@ -139,7 +163,7 @@ class Store:
                 if row is not None and pr_updated_at < row["pr_updated_at"]:
                     outcome, generation = "stale", row["generation"]
                 else:
-                    outcome, generation = self._move(conn, repo, pr, row, decide(row), pr_updated_at, now)
+                    outcome, generation = self._move(conn, repo, pr, row, decide(row), pr_updated_at, now, guid)
             conn.execute(
                 "INSERT INTO deliveries (guid, received, event, action, repo, pr, outcome)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -148,15 +172,16 @@ class Store:
         return outcome, generation
 
     @staticmethod
-    def _move(conn, repo, pr, row, decision: Decision, pr_updated_at: str, now: float) -> tuple[str, int]:
+    def _move(conn, repo, pr, row, decision: Decision, pr_updated_at: str, now: float,
+              guid: str) -> tuple[str, int]:
         if row is None:
             if decision.state == "absent":
                 return "ignored", 0  # nothing was ever deployed for it
             conn.execute(
                 "INSERT INTO desired (repo, pr, state, sha, pr_updated_at, generation, changed, approved_sha,"
-                " pinned, reason, activity) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+                " pinned, reason, activity, delivery) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
                 (repo, pr, decision.state, decision.sha, pr_updated_at, now, decision.approved_sha,
-                 int(decision.pinned), decision.reason, now),
+                 int(decision.pinned), decision.reason, now, guid),
             )
             return "accepted", 1
         same = row["state"] == decision.state and (decision.state == "absent" or row["sha"] == decision.sha)
@@ -168,9 +193,9 @@ class Store:
             return "unchanged", row["generation"]
         generation = row["generation"] + 1
         conn.execute(
-            "UPDATE desired SET state=?, sha=?, generation=?, changed=?, reason=?, activity=?"
+            "UPDATE desired SET state=?, sha=?, generation=?, changed=?, reason=?, activity=?, delivery=?"
             " WHERE repo=? AND pr=?",
-            (decision.state, decision.sha, generation, now, decision.reason, now, repo, pr),
+            (decision.state, decision.sha, generation, now, decision.reason, now, guid, repo, pr),
         )
         return "accepted", generation
 
@@ -184,7 +209,7 @@ class Store:
             ).fetchall()
             for row in rows:
                 conn.execute(
-                    "UPDATE desired SET state='absent', generation=generation+1, changed=?, reason='ttl'"
+                    "UPDATE desired SET state='absent', generation=generation+1, changed=?, reason='ttl', delivery=''"
                     " WHERE repo=? AND pr=?",
                     (now, row["repo"], row["pr"]),
                 )
@@ -194,7 +219,7 @@ class Store:
     def pending(self) -> list[Pending]:
         """PRs whose desired generation is ahead of the applied one, oldest change first."""
         rows = self.query(
-            "SELECT repo, pr, state, sha, generation, changed, reason FROM desired"
+            "SELECT repo, pr, state, sha, generation, changed, reason, delivery FROM desired"
             " WHERE generation > applied_generation ORDER BY changed"
         )
         return [Pending(**row) for row in rows]

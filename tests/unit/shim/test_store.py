@@ -100,3 +100,21 @@ def test_a_push_renews_the_ttl(store):
     time.sleep(0.01)
     accept(store, "g2", "present", B, "2026-01-01T00:00:05Z")
     assert store.desired("o/r", 1)["activity"] > first
+
+
+def test_a_state_file_of_an_older_version_gets_the_new_columns(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE desired (repo TEXT NOT NULL, pr INTEGER NOT NULL, state TEXT NOT NULL,"
+                 " sha TEXT NOT NULL, pr_updated_at TEXT NOT NULL, generation INTEGER NOT NULL,"
+                 " applied_generation INTEGER NOT NULL DEFAULT 0, changed REAL NOT NULL, PRIMARY KEY (repo, pr))")
+    conn.execute("INSERT INTO desired VALUES ('o/r', 1, 'present', ?, '2026-01-01T00:00:00Z', 1, 1, 0)", (A,))
+    conn.commit()
+    conn.close()
+    store = Store(str(path))
+    row = store.desired("o/r", 1)
+    assert (row["approved_sha"], row["pinned"], row["delivery"]) == ("", 0, "")
+    assert accept(store, "g1", "present", B, "2026-01-01T00:00:05Z") == ("accepted", 2)
+    store.close()
