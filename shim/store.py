@@ -204,7 +204,9 @@ class Store:
         now = time.time() if now is None else now
         with self.transaction() as conn:
             rows = conn.execute(
-                "SELECT repo, pr FROM desired WHERE state != 'absent' AND pinned = 0 AND activity < ?",
+                # Only converged previews idle: a PR still building is not expired under its run.
+                "SELECT repo, pr FROM desired WHERE state != 'absent' AND pinned = 0 AND activity < ?"
+                " AND generation = applied_generation",
                 (now - ttl_seconds,),
             ).fetchall()
             for row in rows:

@@ -86,8 +86,10 @@ def test_idle_previews_expire_unless_pinned(tmp_path, nginx, github):
         pinned = pull_request_payload("opened", REPO, 72, sha, "2026-12-01T10:00:00Z")
         pinned["pull_request"]["labels"] = [{"name": "preview-pinned"}]
         send(shim.webhook_url, SECRET, pinned)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and db_rows(db, "deployments", REPO, 71):
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not (
+            github.comments(REPO, 71) and "Preview removed" in github.comments(REPO, 71)[0]["body"]
+        ):
             time.sleep(0.5)
         shim.wait_idle()
         assert_nothing_left("preview-hello-pr-71", "hello-pr-71", db, tmp_path / "deployments",

@@ -118,3 +118,8 @@ def test_a_state_file_of_an_older_version_gets_the_new_columns(tmp_path):
     assert (row["approved_sha"], row["pinned"], row["delivery"]) == ("", 0, "")
     assert accept(store, "g1", "present", B, "2026-01-01T00:00:05Z") == ("accepted", 2)
     store.close()
+
+
+def test_a_pr_still_building_is_not_expired(store):
+    accept(store, "g1", "present", A, "2026-01-01T00:00:00Z")
+    assert store.expire(3600, now=time.time() + 7200) == []
