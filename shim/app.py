@@ -122,7 +122,7 @@ class Health:
         resp.media = {
             "database_writable": writable,
             "worker_alive": alive,
-            "queue_depth": len(self.store.pending()),
+            "queue_depth": self.store.pending_count(),
             "running": len(self.converger.running()) if self.converger else 0,
         }
         resp.status = falcon.HTTP_200 if writable and alive else falcon.HTTP_503

@@ -110,7 +110,12 @@ class Converger:
 
     def _tick(self) -> None:
         self._threads = [t for t in self._threads if t.is_alive()]
-        for item in self.store.pending():
+        with self._lock:
+            running = len(self._running)
+        if running >= self.config.concurrency:
+            return  # a finishing run wakes the loop again
+        # The running PRs are pending too: read just enough rows to fill the free slots.
+        for item in self.store.pending(limit=self.config.concurrency + running):
             with self._lock:
                 if self._stopping.is_set() or len(self._running) >= self.config.concurrency:
                     return

@@ -27,7 +27,7 @@ class Metrics:
         self.pending = Gauge("preview_pending_prs", "PRs whose desired state is not applied yet",
                              registry=self.registry)
         if store is not None:
-            self.pending.set_function(lambda: len(store.pending()))
+            self.pending.set_function(store.pending_count)
 
     def observe_delivery(self, outcome: str) -> None:
         self.deliveries.labels(outcome=outcome).inc()

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS desired (
     delivery TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (repo, pr)
 );
+CREATE INDEX IF NOT EXISTS desired_pending ON desired (changed) WHERE generation > applied_generation;
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     repo TEXT NOT NULL,
@@ -218,13 +219,17 @@ class Store:
         return [(row["repo"], row["pr"]) for row in rows]
 
     # --- converging -------------------------------------------------------
-    def pending(self) -> list[Pending]:
+    def pending(self, limit: int | None = None) -> list[Pending]:
         """PRs whose desired generation is ahead of the applied one, oldest change first."""
         rows = self.query(
             "SELECT repo, pr, state, sha, generation, changed, reason, delivery FROM desired"
-            " WHERE generation > applied_generation ORDER BY changed"
+            " WHERE generation > applied_generation ORDER BY changed LIMIT ?",
+            (-1 if limit is None else limit,),
         )
         return [Pending(**row) for row in rows]
+
+    def pending_count(self) -> int:
+        return self.query("SELECT COUNT(*) AS n FROM desired WHERE generation > applied_generation")[0]["n"]
 
     def desired(self, repo: str, pr: int) -> dict | None:
         rows = self.query("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, pr))

@@ -7,6 +7,8 @@ are matched on their URL, so a re-run creates no second hook and changes nothing
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -78,6 +80,28 @@ def shim_config_for_server(settings: Settings, address: str, url: str = "") -> d
     return data
 
 
+def build_artifacts(directory: Path) -> dict:
+    """What the shim role installs on the server: this project as a wheel and the collection as a tarball,
+    built here from the checkout (the server then fetches only the wheel's dependencies)."""
+    steps = [
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(directory), str(COLLECTION_ROOT)],
+        [str(Path(sys.executable).parent / "ansible-galaxy"), "collection", "build", "--force", "--output-path",
+         str(directory), str(COLLECTION_ROOT)],
+    ]
+    for argv in steps:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise click.ClickException(f"building the shim's artifacts failed: {' '.join(argv[:4])}: "
+                                       f"{(done.stderr or done.stdout)[-800:]}")
+    wheel = next(directory.glob("preview_envs-*.whl"))
+    tarball = next(directory.glob("preview-envs-*.tar.gz"))
+    return {
+        "shim_artifacts_src": str(directory) + "/",
+        "shim_source": "{{ shim_artifacts_dir }}/" + wheel.name,
+        "shim_collection_source": "{{ shim_artifacts_dir }}/" + tarball.name,
+    }
+
+
 def _provision(settings: Settings, playbook: Path, address: str, ssh_user: str, url: str, timeout: float) -> None:
     if not is_local(address):
         _wait_for_ssh(address, timeout)
@@ -90,6 +114,11 @@ def _provision(settings: Settings, playbook: Path, address: str, ssh_user: str, 
             "preview_server_address": address,
             "preview_webhook_url": url,
         }
+        if playbook.resolve() == DEFAULT_PLAYBOOK.resolve():
+            click.echo("  building the shim's wheel and the collection tarball")
+            artifacts = Path(temp) / "artifacts"
+            artifacts.mkdir()
+            extravars.update(build_artifacts(artifacts))
         key_file = settings.provision.get("ssh_private_key_file", "")
         hosts = inventory(address, ssh_user, str(Path(key_file).expanduser()) if key_file else "")
         click.echo(f"  running {playbook}")

@@ -131,19 +131,6 @@ def inventory(module: AnsibleModule) -> dict:
     records = _records(params["db"])
     for record in records:
         seen(record["label"], "record")
-    project_format = '{{.Label "com.docker.compose.project"}}'
-    docker = params["docker_cli"]
-    containers = _docker_labels(module, docker, ["ps", "-a"], project_format + " {{.State}}")
-    for line in containers:
-        project, _sep, state = line.partition(" ")
-        if project.startswith(PROJECT_PREFIX):
-            seen(project[len(PROJECT_PREFIX):], "project")
-            if state == "running":
-                seen(project[len(PROJECT_PREFIX):], "running")
-    for kind in (["network", "ls"], ["volume", "ls"]):
-        for project in _docker_labels(module, docker, kind, project_format):
-            if project.startswith(PROJECT_PREFIX):
-                seen(project[len(PROJECT_PREFIX):], "project")
     if os.path.isdir(params["nginx_configs_dir"]):
         for name in os.listdir(params["nginx_configs_dir"]):
             for suffix in NGINX_SUFFIXES:
@@ -153,6 +140,28 @@ def inventory(module: AnsibleModule) -> dict:
         for name in os.listdir(params["deployments_dir"]):
             if os.path.isdir(os.path.join(params["deployments_dir"], name)):
                 seen(name, "work_dir")
+
+    # Docker is shared: a compose project is ours when one of its containers was started from a work dir
+    # under our deployments_dir, or when this host's own state (records, nginx, work dirs) names it.
+    # Another shim's previews (another deployments_dir) are never touched.
+    project_format = '{{.Label "com.docker.compose.project"}}'
+    docker = params["docker_cli"]
+    ours = os.path.realpath(params["deployments_dir"]) + os.sep
+    containers = _docker_labels(module, docker, ["ps", "-a"], project_format + " {{.State}} "
+                                '{{.Label "com.docker.compose.project.working_dir"}}')
+    for line in containers:
+        project, state, working_dir = (line.split(" ", 2) + ["", ""])[:3]
+        if not project.startswith(PROJECT_PREFIX):
+            continue
+        label = project[len(PROJECT_PREFIX):]
+        if (os.path.realpath(working_dir) + os.sep).startswith(ours) or label in labels:
+            seen(label, "project")
+            if state == "running":
+                seen(label, "running")
+    for kind in (["network", "ls"], ["volume", "ls"]):
+        for project in _docker_labels(module, docker, kind, project_format):
+            if project.startswith(PROJECT_PREFIX) and project[len(PROJECT_PREFIX):] in labels:
+                seen(project[len(PROJECT_PREFIX):], "project")
 
     keep = {}
     for item in params["keep"]:

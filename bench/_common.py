@@ -1,0 +1,208 @@
+"""Shared helpers of the benchmarks: paths, the collections tree, statistics, machine facts, tables.
+
+Every benchmark is a script that prints figures; none of this is a test. The scripts put the repository
+root on sys.path and import the test suite's real helpers from tests.support (they are not copied).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCH_DIR = REPO_ROOT / "bench"
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+def workdir(prefix: str) -> Path:
+    """A fresh temporary directory for one benchmark run (removed by the caller)."""
+    return Path(tempfile.mkdtemp(prefix=f"preview-bench-{prefix}-"))
+
+
+def link_collection(root: Path) -> str:
+    """A collections path whose ansible_collections/preview/envs is this checkout (as tests/conftest.py does)."""
+    ns = root / "ansible_collections" / "preview"
+    ns.mkdir(parents=True, exist_ok=True)
+    link = ns / "envs"
+    if not link.exists():
+        link.symlink_to(REPO_ROOT)
+    return str(root)
+
+
+NOOP_PLAY = """---
+# Written by bench/intake.py: a stand-in for the collection's playbook that does nothing.
+- name: Do nothing ({kind})
+  hosts: "{{{{ preview_hosts | default('localhost') }}}}"
+  gather_facts: false
+  tasks:
+    - name: Nothing to do
+      ansible.builtin.meta: noop
+"""
+
+# Diagnostic only: a deploy that holds its converger slot (sleeps) for the whole load, so no other run starts.
+WAIT_TASK = """
+    - name: Hold the converger's slot
+      ansible.builtin.wait_for:
+        timeout: 300
+"""
+
+
+def fake_collection(root: Path, hold_slot: bool = False) -> str:
+    """A collections path holding a tiny preview.envs whose playbooks are all no-ops
+    (with `hold_slot`, the deploy sleeps instead: a diagnostic of bench/intake.py)."""
+    coll = root / "ansible_collections" / "preview" / "envs"
+    (coll / "playbooks").mkdir(parents=True, exist_ok=True)
+    (coll / "galaxy.yml").write_text("namespace: preview\nname: envs\nversion: 0.0.0\nauthors: [bench]\n"
+                                     "readme: README.md\n")
+    (coll / "README.md").write_text("no-op stand-in written by bench/intake.py\n")
+    kinds = {p.stem for p in (REPO_ROOT / "playbooks").glob("*.yml")} | {"deploy", "cleanup"}
+    for kind in sorted(kinds):  # deploy, cleanup and whatever else the shim may run (reconcile, ...)
+        play = NOOP_PLAY.format(kind=kind) + (WAIT_TASK if hold_slot and kind == "deploy" else "")
+        (coll / "playbooks" / f"{kind}.yml").write_text(play)
+    return str(root)
+
+
+# --- statistics ---------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of `values`; NaN when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+def median(values: list[float]) -> float:
+    values = [v for v in values if not math.isnan(v)]
+    return statistics.median(values) if values else float("nan")
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def fmt(value: float, digits: int = 2) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    """A GitHub-flavoured markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _column in header) + " |"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# --- the machine --------------------------------------------------------------------------------------
+
+
+def _first_line(argv: list[str]) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unavailable ({exc.__class__.__name__})"
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0] if text else "unavailable"
+
+
+def cpu_busy(seconds: float = 0.5) -> float:
+    """Share of all CPUs busy over `seconds` (everything on the machine), from /proc/stat."""
+    def sample():
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]
+
+    total0, idle0 = sample()
+    time.sleep(seconds)
+    total1, idle1 = sample()
+    return 100.0 * (1 - (idle1 - idle0) / max(1, total1 - total0))
+
+
+def wait_quiet(threshold: float = 35.0, max_wait: float = 30.0) -> tuple[float, float]:
+    """Wait (at most `max_wait` s) until the whole machine is less than `threshold` % busy over a second.
+
+    The machine is shared: other work on it is noise in every figure. Both sides of a comparison pass
+    the same gate. Returns (busy % of the last second, seconds waited).
+    """
+    started = time.monotonic()
+    busy = cpu_busy(1.0)
+    while busy >= threshold and time.monotonic() - started < max_wait:
+        busy = cpu_busy(1.0)
+    return busy, time.monotonic() - started
+
+
+def wait_for_log(read_log, needle: str, timeout: float = 60.0) -> bool:
+    """Wait until `needle` is in the text `read_log()` returns (e.g. the shim's start-up reconcile pass)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if needle in read_log():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def git_state() -> str:
+    """The commit of the checkout and how many paths differ from it (read-only: no index refresh)."""
+    try:
+        head = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=20, check=False).stdout.strip()
+        dirty = subprocess.run(["git", "--no-optional-locks", "-C", str(REPO_ROOT), "status", "--porcelain"],
+                               capture_output=True, text=True, timeout=20, check=False).stdout.splitlines()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return f"{head or 'unknown'} (+{len(dirty)} paths changed in the work tree)"
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def machine_info() -> dict:
+    mem_kib = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    except OSError:
+        pass
+    cpu = ""
+    try:
+        match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+        cpu = match.group(1) if match else ""
+    except OSError:
+        pass
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "nproc": os.cpu_count(),
+        "cpu": cpu or platform.processor(),
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "docker": _first_line(["docker", "version", "--format", "{{.Server.Version}}"]),
+        "compose": _first_line(["docker", "compose", "version", "--short"]),
+        "nginx": _first_line([nginx, "-v"]).replace("nginx version: ", ""),
+        "loadavg": load_average(),
+        "checkout": git_state(),
+    }
+
+
+def print_machine(info: dict) -> None:
+    print("machine: " + ", ".join(f"{key}={value}" for key, value in info.items()), flush=True)
+
+
+def write_json(path: str | None, data: dict) -> None:
+    if path:
+        Path(path).write_text(json.dumps(data, indent=2, default=str) + "\n")
+        print(f"results written to {path}", flush=True)

@@ -1,0 +1,50 @@
+"""Intake diagnostic: the shim's own Falcon app and SQLite store on waitress, without a converger.
+
+Built from the shim's real parts (shim.config.load, shim.store.Store, shim.app.create_app, the same
+waitress settings and log format as shim/serve.py) but with no converger thread, so bench/intake.py
+can tell the cost of verify + parse + store + log (this) from the cost of the converger's work while
+the load is on (the real `preview-shim`). Not a replacement for the shim; only bench/intake.py runs it.
+
+    python bench/intake_app_only.py --config shim.yml
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import waitress
+
+from shim import config as config_mod
+from shim.app import create_app
+from shim.metrics import Metrics
+from shim.store import Store
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = config_mod.load(args.config)
+    store = Store(config.state_db)
+    app = create_app(config, store, None, Metrics(store))
+    server = waitress.create_server(app, host=config.listen_host, port=config.listen_port, threads=8,
+                                    ident="preview-shim")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
