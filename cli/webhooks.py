@@ -79,8 +79,8 @@ def access_error(error: GitHubError, repo: str, doing: str) -> click.ClickExcept
 def check_access(github: GitHubClient, repo: str) -> dict:
     """Fail unless the token sees `repo` and may manage its hooks; returns the repository object."""
     try:
-        _, _, repository = github.request("GET", f"/repos/{repo}")
-        _, headers, _ = github.request("GET", f"/repos/{repo}/hooks", query={"per_page": 1})
+        repository = github.request("GET", f"/repos/{repo}")[2]
+        headers = github.request("GET", f"/repos/{repo}/hooks", query={"per_page": 1})[1]
     except GitHubError as error:
         raise access_error(error, repo, "checking") from None
     scopes = _scopes(headers)
@@ -138,7 +138,7 @@ def ensure_hook(github: GitHubClient, repo: str, url: str, secret: str, state: P
         ours = _ours(github, repo, url)
         if not ours:
             body = {"name": "web", "active": True, "events": EVENTS, "config": _config(url, secret)}
-            _, _, hook = github.request("POST", f"/repos/{repo}/hooks", body)
+            hook = github.request("POST", f"/repos/{repo}/hooks", body)[2]
             state.remember_hook(repo, hook["id"], url, secret)
             return HookChange(repo, "created", hook["id"])
         hook = ours[0]

@@ -169,7 +169,7 @@ def test_setup_runs_the_playbook_with_one_line_per_task(run, configured, standin
 
 
 def test_a_failing_playbook_names_the_task_and_registers_no_hook(run, configured, standin, tmp_path):
-    playbook, _ = _tiny_playbook(tmp_path, fail=True)
+    playbook = _tiny_playbook(tmp_path, fail=True)[0]
 
     result = _setup(run, configured, "--host", "localhost", "--playbook", str(playbook))
 

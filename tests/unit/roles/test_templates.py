@@ -214,8 +214,9 @@ def test_supervisor_restarts_a_failed_shim_restarts_on_sighup_and_stops_on_sigte
         shim_pid_file=str(tmp_path / "shim.pid"), shim_home=str(tmp_path), shim_restart_delay=0))
     supervisor = subprocess.Popen(["sh", str(tmp_path / "preview-shim-supervise.sh")],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
     def wait_for_starts(count: int) -> None:
-        for _ in range(100):
+        for _attempt in range(100):
             if starts.exists() and len(starts.read_text().splitlines()) >= count:
                 break
             time.sleep(0.1)
@@ -229,7 +230,7 @@ def test_supervisor_restarts_a_failed_shim_restarts_on_sighup_and_stops_on_sigte
         wait_for_starts(3)
         time.sleep(0.3)
         supervisor.terminate()
-        output, _ = supervisor.communicate(timeout=20)
+        output = supervisor.communicate(timeout=20)[0]
     finally:
         if supervisor.poll() is None:
             supervisor.kill()
