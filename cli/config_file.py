@@ -26,6 +26,7 @@ PROVISION_KEYS: dict[str, type | tuple[type, ...]] = {
     "terraform_dir": str,  # default: the collection's terraform/ module
     "terraform_vars": dict,  # passed to Terraform as TF_VAR_<name>
     "playbook": str,  # default: the collection's playbooks/site.yml
+    "vars": dict,  # variables for the playbook, e.g. docker_package_source: distro (the roles' defaults)
     "webhook_url": str,  # default: derived from the server address or preview.domain
 }
 

@@ -78,6 +78,16 @@ def run_reconcile(config: Config, keep: list[dict], cancelled: Callable[[], bool
     return _run(config, "reconcile.yml", values, cancelled, "run-reconcile-", "reconcile")
 
 
+def _tail(runner, chars: int = 1500) -> str:
+    """The end of a run's output, the only trace of an error ansible-playbook reports before any task."""
+    try:
+        with open(os.path.join(runner.config.artifact_dir, "stdout"), encoding="utf-8", errors="replace") as out:
+            text = out.read()
+    except (OSError, AttributeError):
+        return "no output"
+    return text.strip()[-chars:] or "no output"
+
+
 def _run(config: Config, playbook: str, values: dict, cancelled: Callable[[], bool], prefix: str,
          what: str) -> tuple[RunResult, dict]:
     os.makedirs(config.runs_dir, mode=0o700, exist_ok=True)
@@ -122,6 +132,9 @@ def _run(config: Config, playbook: str, values: dict, cancelled: Callable[[], bo
             suppress_env_files=True,
         )
         status, rc = runner.status, runner.rc
+        if status == "failed" and not failures:
+            # No task failed: ansible-playbook itself did (bad environment, syntax, a missing collection).
+            failures = [f"ansible-playbook: {_tail(runner)}"]
     except Exception as exc:  # the runner itself broke: report, never crash the worker
         log.exception("ansible-runner failed to run %s", what)
         status, rc, failures = "error", None, [f"ansible-runner: {exc}"]

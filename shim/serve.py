@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         threading.Thread(target=drain_then_stop, name="drain", daemon=True).start()
 
     signal.signal(signal.SIGTERM, on_term)
+    # drain_then_stop ends the server with SIGINT. A shim started as a background job of a shell (the
+    # supervisor) inherits SIGINT ignored, and Python then installs no handler of its own: install it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     log.info("listening on http://%s:%d repositories=%s concurrency=%d", config.listen_host,
              config.listen_port, ",".join(r.full_name for r in config.repositories.values()), config.concurrency)
     try:

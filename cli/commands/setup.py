@@ -6,9 +6,13 @@ are matched on their URL, so a re-run creates no second hook and changes nothing
 
 from __future__ import annotations
 
+import gzip
+import io
+import os
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -80,21 +84,42 @@ def shim_config_for_server(settings: Settings, address: str, url: str = "") -> d
     return data
 
 
+# Every build of the same sources gives the same bytes, so a re-run of setup copies nothing new to the server.
+SOURCE_DATE_EPOCH = 315532800  # 1980-01-01, the earliest time a zip entry can hold
+
+
+def _normalize_tarball(path: Path) -> None:
+    """Give every member of the collection tarball one fixed mtime (ansible-galaxy stamps MANIFEST.json
+    and FILES.json with the build time) and the gzip header none."""
+    with tarfile.open(path, "r:gz") as source:
+        members = [(info, source.extractfile(info).read() if info.isfile() else None) for info in source]
+    temp = path.with_suffix(".normalized")
+    with open(temp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped, \
+            tarfile.open(fileobj=zipped, mode="w", format=tarfile.GNU_FORMAT) as target:
+        for info, data in members:
+            info.mtime = SOURCE_DATE_EPOCH
+            target.addfile(info, io.BytesIO(data) if data is not None else None)
+    os.replace(temp, path)
+
+
 def build_artifacts(directory: Path) -> dict:
     """What the shim role installs on the server: this project as a wheel and the collection as a tarball,
-    built here from the checkout (the server then fetches only the wheel's dependencies)."""
+    built here from the checkout (the server then fetches only the wheel's dependencies). Reproducible:
+    the role reinstalls the shim when the wheel's checksum changes, and only then."""
     steps = [
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(directory), str(COLLECTION_ROOT)],
         [str(Path(sys.executable).parent / "ansible-galaxy"), "collection", "build", "--force", "--output-path",
          str(directory), str(COLLECTION_ROOT)],
     ]
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(SOURCE_DATE_EPOCH))
     for argv in steps:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
         if done.returncode != 0:
             raise click.ClickException(f"building the shim's artifacts failed: {' '.join(argv[:4])}: "
                                        f"{(done.stderr or done.stdout)[-800:]}")
     wheel = next(directory.glob("preview_envs-*.whl"))
     tarball = next(directory.glob("preview-envs-*.tar.gz"))
+    _normalize_tarball(tarball)
     return {
         "shim_artifacts_src": str(directory) + "/",
         "shim_source": "{{ shim_artifacts_dir }}/" + wheel.name,
@@ -108,7 +133,9 @@ def _provision(settings: Settings, playbook: Path, address: str, ssh_user: str, 
     with tempfile.TemporaryDirectory(prefix="preview-setup-config-") as temp:
         config_file = Path(temp) / "config.yml"
         write_private(config_file, yaml.safe_dump(shim_config_for_server(settings, address, url), sort_keys=False))
+        # The user's variables first: the ones setup itself passes name this run's host and files.
         extravars = {
+            **settings.provision.get("vars", {}),
             "preview_hosts": GROUP,
             "preview_config_file": str(config_file),
             "preview_server_address": address,

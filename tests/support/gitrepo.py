@@ -1,9 +1,12 @@
-"""Real local git repositories holding an example app, with GitHub's refs/pull/N/head."""
+"""Real local git repositories holding an example app, with GitHub's refs/pull/N/head, and a git daemon
+that serves them."""
 
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -41,3 +44,40 @@ class AppRepo:
     def push_pr(self, number: int, sha: str) -> None:
         """What GitHub does on a push to the PR: move refs/pull/N/head."""
         git(self.path, "update-ref", f"refs/pull/{number}/head", sha)
+
+
+class GitDaemon:
+    """`git daemon` on 127.0.0.1 serving the repositories under `base`, read only: a remote that another
+    user (the shim's service user) clones over the network, as it would clone from GitHub."""
+
+    def __init__(self, base: Path):
+        self.base = Path(base)
+        self.port = 0
+        self._proc: subprocess.Popen | None = None
+
+    def url(self, name: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{name}"
+
+    def start(self) -> GitDaemon:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._proc = subprocess.Popen(
+            ["git", "daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", f"--port={self.port}",
+             f"--base-path={self.base}", str(self.base)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("git daemon did not start listening")
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(timeout=10)
+            self._proc = None

@@ -1,0 +1,39 @@
+"""shim/runner.py with real ansible-runner and ansible-playbook runs: what a failure tells the operator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shim.config import Config
+from shim.runner import run_reconcile
+
+
+def _config(tmp_path: Path, playbook_text: str) -> Config:
+    playbooks = tmp_path / "collections" / "ansible_collections" / "preview" / "envs" / "playbooks"
+    playbooks.mkdir(parents=True)
+    (playbooks / "reconcile.yml").write_text(playbook_text)
+    return Config(webhook_secret="x" * 16, repositories={}, state_db=str(tmp_path / "state.db"),
+                  runs_dir=str(tmp_path / "runs"), collections_path=str(tmp_path / "collections"))
+
+
+def test_a_playbook_that_fails_before_any_task_reports_ansible_playbooks_own_error(tmp_path):
+    # No task runs, so no failure event: the message must come from ansible-playbook's output, which
+    # used to be lost (an empty message beside rc=4 or rc=250).
+    config = _config(tmp_path, "- hosts: localhost\n  tasks:\n    - name: A task with no action\n")
+
+    result, _stats = run_reconcile(config, [])
+
+    assert result.status == "failed"
+    assert result.message.startswith("ansible-playbook: ")
+    assert "reconcile.yml" in result.message and "no module/action detected in task" in result.message.lower()
+    assert list((tmp_path / "runs").iterdir()) == []  # the run's private_data_dir is removed all the same
+
+
+def test_a_failed_task_is_reported_by_its_name_and_message(tmp_path):
+    config = _config(tmp_path, "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                               "    - name: Refuse\n      ansible.builtin.fail:\n        msg: no way\n")
+
+    result, _stats = run_reconcile(config, [])
+
+    assert result.status == "failed"
+    assert result.message == "Refuse: no way"
