@@ -12,11 +12,14 @@ import os
 import platform
 import re
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -206,3 +209,58 @@ def write_json(path: str | None, data: dict) -> None:
     if path:
         Path(path).write_text(json.dumps(data, indent=2, default=str) + "\n")
         print(f"results written to {path}", flush=True)
+
+
+def rows(db: str, sql: str, params: tuple = ()) -> list[dict]:
+    """Rows of the shim's state database as dicts ([] while a table does not exist yet)."""
+    conn = sqlite3.connect(db, timeout=30)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params)]
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+@dataclass
+class PreviewHost:
+    """The real parts of a many-preview benchmark, as `preview_host` starts them."""
+
+    nginx: object
+    github: object
+    sha: str
+    shim: object
+    db: str
+
+
+@contextmanager
+def preview_host(tmp: Path, repo: str, numbers: list[int], message: str):
+    """A private nginx, the GitHub stand-in, the example app's repository with refs/pull/<n>/head at one commit
+    for every number, and the real shim on them. `host.shim` may be replaced (a restart); the one there at
+    the end is stopped."""
+    from tests.support.github_standin import GitHubStandIn
+    from tests.support.gitrepo import AppRepo
+    from tests.support.nginx import PrivateNginx
+    from tests.support.shim_process import ShimProcess, shim_config
+
+    os.environ["ANSIBLE_COLLECTIONS_PATH"] = link_collection(tmp / "collections")
+    nginx = PrivateNginx(tmp / "nginx").start()
+    try:
+        with GitHubStandIn(repos={repo}) as github:
+            app = AppRepo(tmp / "hello")
+            sha = app.commit(message)
+            for number in numbers:
+                app.push_pr(number, sha)
+            config = shim_config(tmp, {repo: {"clone_url": app.clone_url}}, nginx.role_settings(),
+                                 github_api_url=github.base_url, token="test-token")
+            config["preview"]["health_timeout"] = 120
+            config["reconcile_interval"] = 3600
+            host = PreviewHost(nginx=nginx, github=github, sha=sha, shim=ShimProcess(tmp, config).start(),
+                               db=str(tmp / "state" / "state.db"))
+            try:
+                yield host
+            finally:
+                host.shim.stop()
+    finally:
+        nginx.stop()

@@ -8,34 +8,18 @@ anything is left). Real shim, ansible-runner, Docker, nginx and git; GitHub is t
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import sqlite3
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from _common import link_collection, machine_info, median, percentile, print_machine, workdir, write_json
+from _common import machine_info, median, percentile, preview_host, print_machine, rows, workdir, write_json
 
-from tests.support.github_standin import GitHubStandIn
-from tests.support.gitrepo import AppRepo
 from tests.support.leftovers import project_resources
-from tests.support.nginx import PrivateNginx
-from tests.support.shim_process import SECRET, ShimProcess, shim_config
+from tests.support.shim_process import SECRET
 from tests.support.webhooks import pull_request_payload, send
 
 REPO = "octo/hello"
-
-
-def rows(db, sql, params=()):
-    conn = sqlite3.connect(db, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        conn.close()
 
 
 def main() -> int:
@@ -49,77 +33,62 @@ def main() -> int:
     print_machine(info)
 
     tmp = workdir("burst")
-    os.environ["ANSIBLE_COLLECTIONS_PATH"] = link_collection(tmp / "collections")
     numbers = list(range(3001, 3001 + args.prs))
-    nginx = PrivateNginx(tmp / "nginx").start()
     figures: dict = {"prs": args.prs}
     try:
-        with GitHubStandIn(repos={REPO}) as github:
-            app = AppRepo(tmp / "hello")
-            sha = app.commit("burst")
-            for number in numbers:
-                app.push_pr(number, sha)
-            config = shim_config(tmp, {REPO: {"clone_url": app.clone_url}}, nginx.role_settings(),
-                                 github_api_url=github.base_url, token="test-token")
-            config["preview"]["health_timeout"] = 120
-            config["reconcile_interval"] = 3600
-            shim = ShimProcess(tmp, config).start()
-            db = str(tmp / "state" / "state.db")
-            try:
-                payloads = [pull_request_payload("opened", REPO, n, sha, "2026-12-01T10:00:00Z") for n in numbers]
-                t0 = time.time()
+        with preview_host(tmp, REPO, numbers, "burst") as host:
+            github, nginx, sha, shim, db = host.github, host.nginx, host.sha, host.shim, host.db
+            payloads = [pull_request_payload("opened", REPO, n, sha, "2026-12-01T10:00:00Z") for n in numbers]
+            t0 = time.time()
 
-                def fire(indexed):
-                    index, payload = indexed
-                    time.sleep(max(0.0, t0 + index * args.within / args.prs - time.time()))
-                    return send(shim.webhook_url, SECRET, payload).status_code
+            def fire(indexed):
+                index, payload = indexed
+                time.sleep(max(0.0, t0 + index * args.within / args.prs - time.time()))
+                return send(shim.webhook_url, SECRET, payload).status_code
 
-                with ThreadPoolExecutor(max_workers=args.prs) as pool:
-                    statuses = list(pool.map(fire, enumerate(payloads)))
-                sent_in = time.time() - t0
-                live_at: dict[int, float] = {}
-                deadline = time.monotonic() + args.timeout
-                while len(live_at) < args.prs and time.monotonic() < deadline:
-                    for row in rows(db, "SELECT pr, status FROM deployments WHERE repo=?", (REPO,)):
-                        if row["status"] == "live" and row["pr"] not in live_at:
-                            live_at[row["pr"]] = time.time() - t0
-                    time.sleep(0.2)
-                shim.wait_idle(args.timeout)
-                runs = rows(db, "SELECT pr, kind, status, queued, started, finished FROM runs ORDER BY id")
-                waits = [r["started"] - r["queued"] for r in runs if r["kind"] == "deploy"]
-                durations = [r["finished"] - r["started"] for r in runs if r["kind"] == "deploy" and r["finished"]]
-                stored = rows(db, "SELECT COUNT(*) AS n FROM deliveries WHERE repo=?", (REPO,))[0]["n"]
-                figures.update(
-                    accepted=sum(1 for s in statuses if s == 202), sent_within_s=round(sent_in, 3),
-                    stored=stored, live=len(live_at),
-                    failed=sum(1 for r in runs if r["status"] != "successful"),
-                    last_live_s=round(max(live_at.values()), 2) if live_at else None,
-                    first_live_s=round(min(live_at.values()), 2) if live_at else None,
-                    first_wait_s=round(waits[0], 3) if waits else None,
-                    wait_median_s=round(median(waits), 2) if waits else None,
-                    wait_max_s=round(max(waits), 2) if waits else None,
-                    run_median_s=round(median(durations), 2) if durations else None,
-                    run_p90_s=round(percentile(durations, 90), 2) if durations else None,
-                    comments_live=sum(1 for n in numbers if github.comments(REPO, n)
-                                      and "Preview live" in github.comments(REPO, n)[0]["body"]),
-                )
+            with ThreadPoolExecutor(max_workers=args.prs) as pool:
+                statuses = list(pool.map(fire, enumerate(payloads)))
+            sent_in = time.time() - t0
+            live_at: dict[int, float] = {}
+            deadline = time.monotonic() + args.timeout
+            while len(live_at) < args.prs and time.monotonic() < deadline:
+                for row in rows(db, "SELECT pr, status FROM deployments WHERE repo=?", (REPO,)):
+                    if row["status"] == "live" and row["pr"] not in live_at:
+                        live_at[row["pr"]] = time.time() - t0
+                time.sleep(0.2)
+            shim.wait_idle(args.timeout)
+            runs = rows(db, "SELECT pr, kind, status, queued, started, finished FROM runs ORDER BY id")
+            waits = [r["started"] - r["queued"] for r in runs if r["kind"] == "deploy"]
+            durations = [r["finished"] - r["started"] for r in runs if r["kind"] == "deploy" and r["finished"]]
+            stored = rows(db, "SELECT COUNT(*) AS n FROM deliveries WHERE repo=?", (REPO,))[0]["n"]
+            figures.update(
+                accepted=sum(1 for s in statuses if s == 202), sent_within_s=round(sent_in, 3),
+                stored=stored, live=len(live_at),
+                failed=sum(1 for r in runs if r["status"] != "successful"),
+                last_live_s=round(max(live_at.values()), 2) if live_at else None,
+                first_live_s=round(min(live_at.values()), 2) if live_at else None,
+                first_wait_s=round(waits[0], 3) if waits else None,
+                wait_median_s=round(median(waits), 2) if waits else None,
+                wait_max_s=round(max(waits), 2) if waits else None,
+                run_median_s=round(median(durations), 2) if durations else None,
+                run_p90_s=round(percentile(durations, 90), 2) if durations else None,
+                comments_live=sum(1 for n in numbers if github.comments(REPO, n)
+                                  and "Preview live" in github.comments(REPO, n)[0]["body"]),
+            )
 
-                started = time.time()
-                closes = [pull_request_payload("closed", REPO, n, sha, "2026-12-01T11:00:00Z") for n in numbers]
-                with ThreadPoolExecutor(max_workers=args.prs) as pool:
-                    list(pool.map(lambda p: send(shim.webhook_url, SECRET, p), closes))
-                shim.wait_idle(args.timeout)
-                figures["cleanup_all_s"] = round(time.time() - started, 2)
-                left = [n for n in numbers if any(project_resources(f"preview-hello-pr-{n}").values())]
-                left += [n for n in numbers if (tmp / "deployments" / f"hello-pr-{n}").exists()]
-                figures["left_after_cleanup"] = sorted(set(left)) + nginx.files()
-                figures["records_left"] = len(rows(db, "SELECT 1 FROM deployments")) + len(
-                    rows(db, "SELECT 1 FROM ports"))
-                figures["violations"] = len(github.violations)
-            finally:
-                shim.stop()
+            started = time.time()
+            closes = [pull_request_payload("closed", REPO, n, sha, "2026-12-01T11:00:00Z") for n in numbers]
+            with ThreadPoolExecutor(max_workers=args.prs) as pool:
+                list(pool.map(lambda p: send(shim.webhook_url, SECRET, p), closes))
+            shim.wait_idle(args.timeout)
+            figures["cleanup_all_s"] = round(time.time() - started, 2)
+            left = [n for n in numbers if any(project_resources(f"preview-hello-pr-{n}").values())]
+            left += [n for n in numbers if (tmp / "deployments" / f"hello-pr-{n}").exists()]
+            figures["left_after_cleanup"] = sorted(set(left)) + nginx.files()
+            figures["records_left"] = len(rows(db, "SELECT 1 FROM deployments")) + len(
+                rows(db, "SELECT 1 FROM ports"))
+            figures["violations"] = len(github.violations)
     finally:
-        nginx.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
     print()

@@ -277,6 +277,25 @@ def short_reason(other_lines: t.Sequence[str], rc: int) -> str:
 # --- containers ---------------------------------------------------------------------------------------
 
 
+# Daemon errors that no change to the app fixes: the host's configuration does, and the hint says how.
+HOST_HINTS = (
+    (
+        "could not find an available, non-overlapping IPv4 address pool",
+        "Docker has no address pool left for another network (its defaults hold about 30, and every preview "
+        "has one): set default-address-pools in /etc/docker/daemon.json, as the preview.envs.docker role "
+        "does, and restart dockerd",
+    ),
+)
+
+
+def host_hint(reason: str) -> str:
+    """What to change on the host for a failure caused by the daemon's configuration, else ''."""
+    for needle, hint in HOST_HINTS:
+        if needle in reason:
+            return hint
+    return ""
+
+
 def _ports(publishers: t.Any) -> list[dict]:
     ports = []
     for publisher in publishers or ():

@@ -293,6 +293,7 @@ from ansible_collections.preview.envs.plugins.module_utils._compose import (
     down_argv,
     down_changed,
     has_changes,
+    host_hint,
     not_ready,
     parse_events,
     short_reason,
@@ -347,6 +348,8 @@ def fail_up(module, project, run, events, reason, containers=None):
         )
     result = command_result(run, events, has_changes(events), containers)
     msg = f"compose up failed for project {project.project_name}: {reason}"
+    if host_hint(reason):
+        msg = f"{msg}. {host_hint(reason)}"
     module.fail_json(msg=msg, logs=logs, **result)
 
 

@@ -529,3 +529,14 @@ def test_health_summary():
 )
 def test_resource_id(item, expected):
     assert compose.resource_id(item) == expected
+
+
+def test_host_hint_names_the_daemon_setting_for_exhausted_address_pools():
+    # The daemon's words when its address pools are used up (seen at the 31st preview on a default engine).
+    reason = ("failed to create network preview-hello-pr-4029_default: Error response from daemon: could not find "
+              "an available, non-overlapping IPv4 address pool among the defaults to assign to the network")
+
+    hint = compose.host_hint(reason)
+
+    assert "default-address-pools" in hint and "/etc/docker/daemon.json" in hint
+    assert compose.host_hint("failed to solve: process \"/bin/sh -c exit 3\" did not complete") == ""
