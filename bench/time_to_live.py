@@ -72,8 +72,8 @@ FLOOR_PR_BASE = 900
 PHASE_STARTS = [
     ("preamble", "Check what identifies the preview"),
     ("fetch", "Fetch the PR's head commit"),
-    ("build+start", "Detect how the repository runs"),
-    ("healthy", "Wait until the app answers on its health endpoint"),
+    # Build, start, and compose_project's own probe of the health URL (one task since the probe moved there).
+    ("build+start+healthy", "Detect how the repository runs"),
     ("nginx", "Route the preview through nginx"),
     ("comment", "Record the preview as live"),
 ]
@@ -276,7 +276,7 @@ class Bench:
         return {
             "to_live": (watcher.page_at - t0) if watcher.page_at else float("nan"),
             "to_comment": (watcher.comment_at - t0) if watcher.comment_at else float("nan"),
-            "to_routed": (starts[PHASE_STARTS[5][1]] - t0),
+            "to_routed": (starts[PHASE_STARTS[-1][1]] - t0),
             "to_run_finished": run["finished"] - t0,
             "phases": phases,
             "tasks": tasks,

@@ -125,6 +125,15 @@ options:
       - The docker CLI to run, a name looked up in E(PATH) or a path.
     type: path
     default: docker
+  health_url:
+    description:
+      - For O(state=present), after the containers are ready, GET this C(http://) URL until it answers
+        200, for at most O(wait_timeout) seconds; otherwise the task fails with the stack's logs.
+      - For apps whose containers have no healthcheck, and to see that the app itself answers where the
+        route will point. One task instead of a separate C(ansible.builtin.uri) retry loop, which costs
+        Ansible's start-up of a module on every attempt.
+      - Not probed in check mode.
+    type: str
   logs_on_failure:
     description:
       - On failure, how many lines of compose's own output and of each container's log go into RV(logs).
@@ -168,6 +177,15 @@ EXAMPLES = r"""
     files:
       - deploy/compose.preview.yaml
     wait_timeout: 30
+
+- name: Deploy, and wait until the app itself answers on its health endpoint
+  preview.envs.compose_project:
+    project_src: /opt/preview-deployments/app-pr-7/src
+    project_name: preview-app-pr-7
+    build: true
+    env:
+      APP_PORT: "18007"
+    health_url: http://127.0.0.1:18007/health
 
 - name: Tear the preview down, volumes and built images included
   preview.envs.compose_project:
@@ -250,6 +268,27 @@ actions:
   sample:
     - {resource_type: network, name: preview-app-pr-5_default, status: Created}
     - {resource_type: container, name: preview-app-pr-5-web-1, status: Started}
+health:
+  description: What the O(health_url) probe saw.
+  returned: when O(health_url) is set and the stack came up (not in check mode)
+  type: dict
+  contains:
+    url:
+      description: The URL probed.
+      type: str
+      sample: http://127.0.0.1:18005/health
+    status:
+      description: The HTTP status of the last answer (200 on success).
+      type: int
+      sample: 200
+    attempts:
+      description: How many requests were made.
+      type: int
+      sample: 1
+    seconds:
+      description: From the first request to the 200.
+      type: float
+      sample: 0.004
 cmd:
   description: The argv of the main compose command (C(up) or C(down)).
   returned: always
@@ -281,6 +320,8 @@ logs:
 
 import os
 import time
+import urllib.error
+import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -302,6 +343,8 @@ from ansible_collections.preview.envs.plugins.module_utils._compose import (
 )
 
 POLL_INTERVAL = 0.5
+HEALTH_INTERVAL = 0.25
+HEALTH_REQUEST_TIMEOUT = 2
 
 
 def env_strings(env: dict) -> dict:
@@ -370,6 +413,31 @@ def wait_until_ready(module, project, run, events) -> list:
         time.sleep(POLL_INTERVAL)
 
 
+def probe_health(module, project, run, events, containers) -> dict:
+    """GET health_url until it answers 200 (within wait_timeout); fail with the stack's logs otherwise."""
+    url = module.params["health_url"]
+    timeout = module.params["wait_timeout"]
+    started = time.monotonic()
+    attempts, last = 0, "no answer"
+    while True:
+        attempts += 1
+        try:
+            with urllib.request.urlopen(url, timeout=HEALTH_REQUEST_TIMEOUT) as answer:  # noqa: S310 (http only)
+                status = answer.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except (urllib.error.URLError, OSError) as exc:
+            status, last = 0, str(getattr(exc, "reason", exc))
+        if status == 200:
+            return {"url": url, "status": 200, "attempts": attempts, "seconds": round(time.monotonic() - started, 3)}
+        if status:
+            last = f"HTTP {status}"
+        if time.monotonic() - started >= timeout:
+            reason = f"the app did not answer 200 on {url} within {timeout}s (last: {last}; {attempts} tries)"
+            fail_up(module, project, run, events, reason, containers)
+        time.sleep(HEALTH_INTERVAL)
+
+
 def present(module, project) -> dict:
     params = module.params
     check = module.check_mode
@@ -395,7 +463,10 @@ def present(module, project) -> dict:
     else:
         containers = project.ps()
     changed = has_changes(parsed.events) or project.container_states() != before
-    return command_result(run, parsed.events, changed, containers)
+    result = command_result(run, parsed.events, changed, containers)
+    if params["health_url"]:
+        result["health"] = probe_health(module, project, run, parsed.events, containers)
+    return result
 
 
 def absent(module, project) -> dict:
@@ -459,6 +530,7 @@ def main():
             env=dict(type="dict", default={}),
             docker_cli=dict(type="path", default="docker"),
             logs_on_failure=dict(type="int", default=50),
+            health_url=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -470,6 +542,9 @@ def main():
     for name in ("wait_timeout", "stop_timeout", "logs_on_failure"):
         if params[name] is not None and params[name] < 0:
             module.fail_json(msg=f"{name} must not be negative, got {params[name]}")
+
+    if params["health_url"] and not params["health_url"].startswith("http://"):
+        module.fail_json(msg=f"health_url must be an http:// URL, got {params['health_url']!r}")
 
     project_src = os.path.abspath(params["project_src"])
     files = params["files"] or []

@@ -332,3 +332,54 @@ def test_never_healthy(tmp_path, project):
     assert result["changed"] is True
     left = project_resources(project)
     assert (left["containers"], left["networks"], left["volumes"]) == ([], [], [])
+
+
+# A stack without a healthcheck: compose calls it ready once it runs, and only health_url sees the app.
+NO_HEALTHCHECK = """\
+services:
+  web:
+    build: ./web
+    init: true
+    ports:
+      - "127.0.0.1:${APP_PORT}:8080"
+"""
+
+
+def test_health_url_waits_for_the_app_itself(tmp_path, project):
+    app = make_app(tmp_path / "app", "served", compose_file=NO_HEALTHCHECK)
+    port = free_port()
+    args = {"project_src": str(app), "project_name": project, "build": True, "stop_timeout": 1, "wait_timeout": 20,
+            "env": {"APP_PORT": port}, "health_url": f"http://127.0.0.1:{port}/health"}
+
+    result = run_module(tmp_path, args)
+
+    assert result["failed"] is False, result
+    assert result["health"]["status"] == 200 and result["health"]["url"] == args["health_url"]
+    assert result["health"]["attempts"] >= 1
+    assert fetch(port) == (200, "served\n")
+    assert run_module(tmp_path, {**args, "state": "absent"})["failed"] is False
+
+
+def test_health_url_that_never_answers_200_fails_with_the_logs(tmp_path, project):
+    app = make_app(tmp_path / "app", "no health endpoint", compose_file=NO_HEALTHCHECK)
+    (app / "web" / "www" / "health").unlink()  # busybox httpd answers 404
+    port = free_port()
+    args = {"project_src": str(app), "project_name": project, "build": True, "stop_timeout": 1, "wait_timeout": 3,
+            "logs_on_failure": 20, "env": {"APP_PORT": port}, "health_url": f"http://127.0.0.1:{port}/health"}
+
+    result = run_module(tmp_path, args)
+
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"compose up failed for project {project}: the app did not answer 200 on ")
+    assert "within 3s (last: HTTP 404" in result["msg"]
+    assert "container logs" in result["logs"]
+    assert run_module(tmp_path, {**args, "state": "absent"})["failed"] is False
+    assert project_resources(project) == NOTHING
+
+
+def test_health_url_must_be_plain_http(tmp_path, project):
+    result = run_module(tmp_path, {"project_src": str(tmp_path), "project_name": project,
+                                   "health_url": "file:///etc/passwd"})
+
+    assert result["failed"] is True
+    assert "health_url must be an http:// URL" in result["msg"]
