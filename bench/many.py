@@ -207,8 +207,10 @@ def main() -> int:
             figures["left_after_cleanup"] = sorted(set(left)) + nginx.files()
             figures["records_left"] = len(rows(db, "SELECT 1 FROM deployments")) + len(
                 rows(db, "SELECT 1 FROM ports"))
-            runs = rows(db, "SELECT kind, status FROM runs")
+            runs = rows(db, "SELECT kind, status, message FROM runs")
             figures["runs_failed"] = sum(1 for r in runs if r["status"] != "successful")
+            figures["runs_failed_messages"] = [f"{r['kind']}: {r['message'][:300]}" for r in runs
+                                               if r["status"] != "successful"][:3]
             figures["cleanup_runs"] = sum(1 for r in runs if r["kind"] == "cleanup")
             figures["violations"] = len(github.violations)
     finally:

@@ -1,7 +1,8 @@
 """Repair both ways, on start and on a timer: what should exist against what does.
 
 What should exist is every PR whose desired state is present or held (a held
-PR may still run the commit that was approved). The reconcile play lists every
+PR may still run the commit that was approved); a PR with a run still due is
+left to that run, whatever it wants. The reconcile play lists every
 trace on the host (records, compose projects, nginx files, work dirs), removes
 what belongs to no such PR, and reports the kept previews that have no running
 stack or no route; those are run again by bumping their generation.
@@ -29,7 +30,11 @@ class Reconciler:
         self._lock = threading.Lock()
 
     def keep(self) -> list[dict]:
-        rows = self.store.query("SELECT repo, pr FROM desired WHERE state IN ('present', 'held')")
+        """The PRs whose traces stay: wanted ones, and any PR with a run still due (a pending cleanup is its
+        own run's to do: removing its stack here too would race that run, and fail one of them)."""
+        rows = self.store.query(
+            "SELECT repo, pr FROM desired WHERE state IN ('present', 'held') OR generation > applied_generation"
+        )
         keep = []
         for row in rows:
             repo = self.config.repository(row["repo"])

@@ -1,0 +1,42 @@
+"""Which PRs the reconciler keeps: pure logic over the real SQLite store (no playbook runs)."""
+
+from __future__ import annotations
+
+from shim.config import Config, RepoConfig
+from shim.policy import Decision
+from shim.reconciler import Reconciler
+from shim.store import Store
+
+SHA = "a" * 40
+
+
+def _decide(store: Store, guid: str, pr: int, state: str, at: str) -> None:
+    decision = Decision(state=state, sha=SHA, approved_sha="", pinned=False, reason="deploy")
+    store.accept(guid, "pull_request", "x", "o/r", pr, lambda row: decision, at)
+
+
+def _converge(store: Store) -> None:
+    for item in store.pending():
+        store.finish_run(store.start_run(item), item, "successful", 0)
+
+
+def test_a_pr_whose_cleanup_is_still_due_is_not_an_orphan(tmp_path):
+    # Seen with 100 previews expired at once by the TTL: the reconciler took the 100 pending cleanups for
+    # orphans and removed stacks while their own cleanup runs were removing them; one run failed.
+    store = Store(str(tmp_path / "state.db"))
+    config = Config(webhook_secret="x" * 16, repositories={"o/r": RepoConfig(full_name="o/r", clone_url="/r",
+                                                                              slug="r")})
+    try:
+        _decide(store, "g1", 1, "present", "2026-01-01T00:00:00Z")
+        _decide(store, "g2", 2, "present", "2026-01-01T00:00:00Z")
+        _converge(store)
+        _decide(store, "g3", 2, "absent", "2026-01-01T00:01:00Z")  # closed: its cleanup is due
+        reconciler = Reconciler(config, store)
+
+        assert {entry["pr"] for entry in reconciler.keep()} == {1, 2}
+
+        _converge(store)  # the cleanup ran: what is left of PR 2 now is an orphan
+
+        assert {entry["pr"] for entry in reconciler.keep()} == {1}
+    finally:
+        store.close()
