@@ -4,10 +4,10 @@ that serves them."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
+
+from .nginx import free_port, wait_for_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,22 +59,15 @@ class GitDaemon:
         return f"git://127.0.0.1:{self.port}/{name}"
 
     def start(self) -> GitDaemon:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self._proc = subprocess.Popen(
             ["git", "daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", f"--port={self.port}",
              f"--base-path={self.base}", str(self.base)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("git daemon did not start listening")
+        if not wait_for_port(self.port):
+            self.stop()
+            raise RuntimeError("git daemon did not start listening")
+        return self
 
     def stop(self) -> None:
         if self._proc is not None:

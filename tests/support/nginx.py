@@ -17,6 +17,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_port(port: int, timeout: float = 10) -> bool:
+    """True once something accepts connections on 127.0.0.1:port, False after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
 class PrivateNginx:
     """nginx -p <dir> with the collection's base site, listening on a free port."""
 
@@ -74,14 +86,9 @@ class PrivateNginx:
         )
         subprocess.run(self.test_command, check=True, capture_output=True)
         subprocess.run([self.nginx, "-p", str(self.root), "-c", str(self.conf)], check=True)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("private nginx did not start")
+        if not wait_for_port(self.port):
+            raise RuntimeError("private nginx did not start")
+        return self
 
     def stop(self) -> None:
         subprocess.run([self.nginx, "-p", str(self.root), "-c", str(self.conf), "-s", "quit"],
