@@ -76,6 +76,8 @@ class Config:
     # The public URL GitHub delivers to (our hook's config.url); with a token, failed deliveries are redelivered.
     github_webhook_url: str = ""
     redeliver_interval: float = 300.0
+    # The nice value of the playbook runs (0 to 19): webhooks are answered first when the CPU is short.
+    run_nice: int = 10
 
     def repository(self, full_name: str) -> RepoConfig | None:
         """The configured repository, matched case-insensitively as GitHub does."""
@@ -203,7 +205,14 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         reconcile_interval=_positive(data, "reconcile_interval", 300.0),
         github_webhook_url=_webhook_url(github.get("webhook_url")),
         redeliver_interval=_positive(data, "redeliver_interval", 300.0),
+        run_nice=_nice(data.get("run_nice", 10)),
     )
+
+
+def _nice(raw) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 19:
+        raise ConfigError("run_nice must be a whole number from 0 (as the shim) to 19 (lowest priority)")
+    return raw
 
 
 def _webhook_url(raw) -> str:

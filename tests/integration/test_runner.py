@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import threading
 from pathlib import Path
 
 from shim.config import Config
@@ -37,3 +40,34 @@ def test_a_failed_task_is_reported_by_its_name_and_message(tmp_path):
 
     assert result.status == "failed"
     assert result.message == "Refuse: no way"
+
+
+def test_playbook_runs_get_the_configured_nice_value_and_the_caller_keeps_its_own(tmp_path):
+    # The modules of a run report their own nice value (field 19 of /proc/self/stat) through set_stats.
+    config = _config(tmp_path, """\
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Read this module process's stat line
+      ansible.builtin.command: cat /proc/self/stat
+      register: stat
+      changed_when: false
+    - name: Report its nice value
+      ansible.builtin.set_stats:
+        data:
+          nice: "{{ stat.stdout.rsplit(')', 1)[1].split()[16] | int }}"
+""")
+    config = dataclasses.replace(config, run_nice=7)
+    outcome = {}
+
+    # On a thread of its own, as the converger runs it: the nice value belongs to the calling thread.
+    def run() -> None:
+        outcome["result"], outcome["stats"] = run_reconcile(config, [])
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(120)
+
+    assert outcome["result"].status == "successful", outcome["result"].message
+    assert int(outcome["stats"]["nice"]) == 7
+    assert os.getpriority(os.PRIO_PROCESS, 0) == 0  # this (main) thread is untouched
