@@ -16,7 +16,8 @@ def _config(tmp_path: Path, playbook_text: str) -> Config:
     playbooks.mkdir(parents=True)
     (playbooks / "reconcile.yml").write_text(playbook_text)
     return Config(webhook_secret="x" * 16, repositories={}, state_db=str(tmp_path / "state.db"),
-                  runs_dir=str(tmp_path / "runs"), collections_path=str(tmp_path / "collections"))
+                  runs_dir=str(tmp_path / "runs"), collections_path=str(tmp_path / "collections"),
+                  run_nice=0)  # these run on the test's own thread: leave its priority alone
 
 
 def test_a_playbook_that_fails_before_any_task_reports_ansible_playbooks_own_error(tmp_path):
@@ -59,6 +60,7 @@ def test_playbook_runs_get_the_configured_nice_value_and_the_caller_keeps_its_ow
 """)
     config = dataclasses.replace(config, run_nice=7)
     outcome = {}
+    before = os.getpriority(os.PRIO_PROCESS, 0)
 
     # On a thread of its own, as the converger runs it: the nice value belongs to the calling thread.
     def run() -> None:
@@ -70,4 +72,4 @@ def test_playbook_runs_get_the_configured_nice_value_and_the_caller_keeps_its_ow
 
     assert outcome["result"].status == "successful", outcome["result"].message
     assert int(outcome["stats"]["nice"]) == 7
-    assert os.getpriority(os.PRIO_PROCESS, 0) == 0  # this (main) thread is untouched
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before  # this (main) thread is untouched
