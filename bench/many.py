@@ -83,7 +83,7 @@ def reload_times(nginx: PrivateNginx, repeat: int = 5) -> dict:
     tests, reloads = [], []
     probe = nginx.configs_dir / "zz-bench-probe.location.conf"
     try:
-        for _ in range(repeat):
+        for _attempt in range(repeat):
             token = uuid.uuid4().hex
             probe.write_text(f'location = /__bench_probe {{ return 200 "{token}"; }}\n')
             started = time.perf_counter()

@@ -24,8 +24,8 @@ def test_a_pr_whose_cleanup_is_still_due_is_not_an_orphan(tmp_path):
     # Seen with 100 previews expired at once by the TTL: the reconciler took the 100 pending cleanups for
     # orphans and removed stacks while their own cleanup runs were removing them; one run failed.
     store = Store(str(tmp_path / "state.db"))
-    config = Config(webhook_secret="x" * 16, repositories={"o/r": RepoConfig(full_name="o/r", clone_url="/r",
-                                                                              slug="r")})
+    repo = RepoConfig(full_name="o/r", clone_url="/r", slug="r")
+    config = Config(webhook_secret="x" * 16, repositories={"o/r": repo})
     try:
         _decide(store, "g1", 1, "present", "2026-01-01T00:00:00Z")
         _decide(store, "g2", 2, "present", "2026-01-01T00:00:00Z")
