@@ -94,9 +94,9 @@ def lower_priority(nice: int) -> None:
 
     On Linux the nice value belongs to a thread and a forked child inherits its thread's: set on the
     worker thread of one run (a new thread per run), it reaches ansible-playbook, its workers, the
-    modules and docker compose, and leaves the threads that answer webhooks as they are. Measured on
-    2 cores: a no-op playbook run costs about 0.6 s of CPU, and without this the intake's p99 at
-    200 deliveries/s was 2.9x the bare endpoint's (docs/benchmarks.md).
+    modules and docker compose, and leaves the threads that answer webhooks as they are. Builds then
+    yield the CPU to everything else on the host. (It did not change the intake benchmark's p99 on an
+    otherwise idle machine: docs/benchmarks.md.)
     """
     if nice <= 0:
         return
