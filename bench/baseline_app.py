@@ -1,6 +1,6 @@
 """The intake baseline: a bare Falcon app on waitress that only checks the webhook's HMAC.
 
-Same server settings as `preview-shim` (waitress, 8 threads) and the same signature check
+Same server as `preview-shim` (shim.serve.create_server: waitress, 8 threads) and the same signature check
 (shim.signature.verify over the raw body), and nothing else: no parsing, no database, no log line.
 
     BENCH_WEBHOOK_SECRET=... python bench/baseline_app.py --port 18080
@@ -16,9 +16,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import falcon
-import waitress
 
 from shim import signature
+from shim.serve import create_server, run_until_interrupted
 
 
 class Webhook:
@@ -54,14 +54,7 @@ def main() -> int:
     secret = os.environ.get("BENCH_WEBHOOK_SECRET", "")
     if len(secret) < 16:
         parser.error("set BENCH_WEBHOOK_SECRET (at least 16 characters)")
-    server = waitress.create_server(create_app(secret), host=args.host, port=args.port, threads=8,
-                                    ident="bench-baseline")
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
+    run_until_interrupted(create_server(create_app(secret), args.host, args.port, ident="bench-baseline"))
     return 0
 
 

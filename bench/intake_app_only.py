@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import waitress
 
 from shim import config as config_mod
 from shim.app import create_app
 from shim.metrics import Metrics
+from shim.serve import create_server, run_until_interrupted
 from shim.store import Store
 
 
@@ -34,15 +34,7 @@ def main() -> int:
     config = config_mod.load(args.config)
     store = Store(config.state_db)
     app = create_app(config, store, None, Metrics(store))
-    server = waitress.create_server(app, host=config.listen_host, port=config.listen_port, threads=8,
-                                    ident="preview-shim")
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
-        store.close()
+    run_until_interrupted(create_server(app, config.listen_host, config.listen_port), store.close)
     return 0
 
 

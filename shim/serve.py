@@ -22,6 +22,27 @@ from .store import Store
 
 log = logging.getLogger("preview.shim")
 
+# waitress request threads. bench/baseline_app.py serves through the same two functions, so the
+# intake benchmark compares our app against a bare one on identical server settings.
+THREADS = 8
+
+
+def create_server(app, host: str, port: int, ident: str = "preview-shim"):
+    """The waitress server the shim (and the benchmarks' bare apps) run: `THREADS` request threads."""
+    return waitress.create_server(app, host=host, port=port, threads=THREADS, ident=ident)
+
+
+def run_until_interrupted(server, *closers) -> None:
+    """Serve until SIGINT (KeyboardInterrupt), then close the server and each of `closers`."""
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        for close in closers:
+            close()
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="preview-shim", description=__doc__)
@@ -41,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     converger = Converger(config, store, metrics=metrics)
     converger.start()
     app = create_app(config, store, converger, metrics)
-    server = waitress.create_server(app, host=config.listen_host, port=config.listen_port, threads=8,
-                                    ident="preview-shim")
+    server = create_server(app, config.listen_host, config.listen_port)
     # The socket listens now: redeliveries GitHub sends right after the first check wait in its backlog.
     redelivery = RedeliveryLoop(Redeliverer(config, store), config.redeliver_interval)
     redelivery.start()
@@ -64,13 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     log.info("listening on http://%s:%d repositories=%s concurrency=%d", config.listen_host,
              config.listen_port, ",".join(r.full_name for r in config.repositories.values()), config.concurrency)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
-        store.close()
+    run_until_interrupted(server, store.close)
     return 0
 
 

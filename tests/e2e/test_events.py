@@ -14,6 +14,7 @@ import requests
 from tests.support.gitrepo import AppRepo
 from tests.support.leftovers import assert_nothing_left, db_rows
 from tests.support.shim_process import SECRET, ShimProcess, shim_config
+from tests.support.waiting import wait_for
 from tests.support.webhooks import pull_request_payload, send
 
 REPO = "octo/hello"
@@ -30,16 +31,6 @@ def slow_build(app: AppRepo, seconds: int) -> None:
     app.write("Dockerfile", "FROM preview-base/busybox:1\nCOPY www /www\n"
               f"RUN echo {uuid.uuid4().hex} >/www/build-id && sleep {seconds}\n"
               'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n')
-
-
-def wait_for(predicate, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def compose_processes(project: str) -> list[str]:

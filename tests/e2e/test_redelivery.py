@@ -11,19 +11,10 @@ import requests
 from tests.support.gitrepo import AppRepo
 from tests.support.leftovers import assert_nothing_left, db_rows
 from tests.support.shim_process import SECRET, ShimProcess, shim_config
+from tests.support.waiting import wait_for
 from tests.support.webhooks import pull_request_payload, send
 
 REPO = "octo/hello"
-
-
-def wait_for(predicate, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_closed_missed_while_the_shim_was_down_is_redelivered_and_cleans_up(tmp_path, nginx, github):

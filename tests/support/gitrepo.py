@@ -7,7 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .nginx import free_port, wait_for_port
+from .nginx import free_port
+from .waiting import wait_for_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from .waiting import wait_for_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -15,18 +17,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 10) -> bool:
-    """True once something accepts connections on 127.0.0.1:port, False after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 class PrivateNginx:
