@@ -166,181 +166,24 @@ deleted_comment_ids:
   sample: []
 """
 
-import re
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
-
-from ansible_collections.preview.envs.plugins.module_utils._github import GitHubClient, GitHubError
-
-MARKER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")
-REPO_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
-MAX_BODY_LENGTH = 65536
-
-
-def marker_line(marker: str) -> str:
-    """The hidden first line that identifies the sticky comment named ``marker``."""
-    return f"<!-- preview-envs:{marker} -->"
-
-
-def carries_marker(comment_body: str | None, marker: str) -> bool:
-    first_line = (comment_body or "").split("\n", 1)[0]
-    return first_line.strip() == marker_line(marker)
-
-
-def with_marker(body: str, marker: str) -> str:
-    """``body`` with the marker line on top, added only if it is not there already."""
-    if carries_marker(body, marker):
-        return body
-    return f"{marker_line(marker)}\n{body}"
-
-
-def _same_text(left: str | None, right: str | None) -> bool:
-    # GitHub keeps what the browser sent, often with CRLF line ends; those are no change of content.
-    def normalize(text):
-        return (text or "").replace("\r\n", "\n")
-
-    return normalize(left) == normalize(right)
-
-
-class StickyComment:
-    """One pull request's sticky comment, named by its marker."""
-
-    def __init__(self, client: GitHubClient, repo: str, pr: int, marker: str, check_mode: bool) -> None:
-        self.client = client
-        self.repo = repo
-        self.pr = pr
-        self.marker = marker
-        self.check_mode = check_mode
-        self.step = "read"
-
-    def ensure(self, state: str, body: str | None) -> dict:
-        self.step = "list the comments of"
-        found = [
-            comment
-            for comment in self.client.paginate(
-                f"/repos/{self.repo}/issues/{self.pr}/comments", {"per_page": 100}
-            )
-            if carries_marker(comment.get("body"), self.marker)
-        ]
-        if state == "present":
-            return self._present(found, with_marker(body or "", self.marker))
-        return self._absent(found)
-
-    def _present(self, found: list[dict], wanted: str) -> dict:
-        kept, duplicates = (found[0], found[1:]) if found else (None, [])
-        before = kept["body"] if kept else ""
-        result = {
-            "changed": bool(duplicates),
-            "comment_id": kept["id"] if kept else None,
-            "html_url": kept.get("html_url") if kept else None,
-            "body": wanted,
-            "deleted_comment_ids": [comment["id"] for comment in duplicates],
-            "diff": {"before": before, "after": wanted},
-        }
-        if kept is None:
-            result["changed"] = True
-            if not self.check_mode:
-                self.step = "create the comment on"
-                created = self.client.request(
-                    "POST", f"/repos/{self.repo}/issues/{self.pr}/comments", body={"body": wanted}
-                )[2]
-                result.update(
-                    comment_id=created["id"], html_url=created.get("html_url"), body=created["body"]
-                )
-        elif not _same_text(kept["body"], wanted):
-            result["changed"] = True
-            if not self.check_mode:
-                self.step = f"update comment {kept['id']} on"
-                updated = self.client.request(
-                    "PATCH", f"/repos/{self.repo}/issues/comments/{kept['id']}", body={"body": wanted}
-                )[2]
-                result.update(html_url=updated.get("html_url"), body=updated["body"])
-        else:
-            result["body"] = kept["body"]
-        self._delete(duplicates)
-        return result
-
-    def _absent(self, found: list[dict]) -> dict:
-        self._delete(found)
-        return {
-            "changed": bool(found),
-            "comment_id": None,
-            "html_url": None,
-            "body": None,
-            "deleted_comment_ids": [comment["id"] for comment in found],
-            "diff": {"before": found[0]["body"] if found else "", "after": ""},
-        }
-
-    def _delete(self, comments: list[dict]) -> None:
-        if self.check_mode:
-            return
-        for comment in comments:
-            self.step = f"delete comment {comment['id']} on"
-            self.client.request("DELETE", f"/repos/{self.repo}/issues/comments/{comment['id']}")
+from ansible_collections.preview.envs.plugins.module_utils._pr_comment import (
+    ARGUMENT_SPEC,
+    REQUIRED_IF,
+    ensure_comment,
+)
 
 
 def main() -> None:
-    argument_spec = dict(
-        repo=dict(type="str", required=True),
-        pr=dict(type="int", required=True),
-        body=dict(type="str"),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        marker=dict(type="str", default="preview-envs"),
-        token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["GITHUB_TOKEN"])),
-        api_url=dict(
-            type="str", default="https://api.github.com", fallback=(env_fallback, ["GITHUB_API_URL"])
-        ),
-        timeout=dict(type="int", default=30),
-        retries=dict(type="int", default=4),
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        required_if=[("state", "present", ["body"])],
-        supports_check_mode=True,
-    )
-    params = module.params
-    repo, pr = params["repo"], params["pr"]
-    if not REPO_PATTERN.match(repo):
-        module.fail_json(msg=f"repo must look like owner/name, not {repo!r}")
-    if pr < 1:
-        module.fail_json(msg=f"pr must be a pull request number (1 or more), not {pr}")
-    if not MARKER_PATTERN.match(params["marker"]):
-        module.fail_json(
-            msg=f"marker {params['marker']!r} is not allowed: use letters, digits and . _ : / -, "
-            "starting with a letter or digit, at most 100 characters"
-        )
-    if params["timeout"] < 1 or params["retries"] < 0:
-        module.fail_json(msg="timeout must be at least 1 second and retries at least 0")
-    if params["state"] == "present":
-        length = len(with_marker(params["body"], params["marker"]))
-        if length > MAX_BODY_LENGTH:
-            module.fail_json(
-                msg=f"the comment for {repo}#{pr} would have {length} characters, marker line included; "
-                f"GitHub accepts at most {MAX_BODY_LENGTH}"
-            )
-
-    client = GitHubClient(
-        params["api_url"], params["token"], timeout=params["timeout"], retries=params["retries"]
-    )
-    sticky = StickyComment(client, repo, pr, params["marker"], module.check_mode)
-    try:
-        result = sticky.ensure(params["state"], params["body"])
-    except GitHubError as error:
-        module.fail_json(
-            msg=f"Could not {sticky.step} {repo} pull request #{pr}: {error}",
-            status=error.status,
-            url=error.url,
-            documentation_url=error.documentation_url,
-        )
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    if result["deleted_comment_ids"] and params["state"] == "present":
-        module.warn(
-            f"{repo}#{pr} had {len(result['deleted_comment_ids']) + 1} comments with the marker "
-            f"{marker_line(params['marker'])}; kept {result['comment_id']} and "
-            f"{'would delete' if module.check_mode else 'deleted'} {result['deleted_comment_ids']}"
-        )
+    """Run on the managed host. Tasks normally reach the action plugin instead, which runs the same code on
+    the controller (plugins/action/github_pr_comment.py)."""
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
+    result = ensure_comment(module.params, module.check_mode, module._diff)
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    if result.pop("failed", False):
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

@@ -37,7 +37,8 @@ class Playbooks:
         self.standin = standin
         self.runs = 0
 
-    def run(self, module_args: dict, *, check: bool = False, diff: bool = False, token: str = TOKEN) -> dict:
+    def run(self, module_args: dict, *, check: bool = False, diff: bool = False, token: str = TOKEN,
+            host_vars: dict | None = None) -> dict:
         self.runs += 1
         step = self.tmp_path / f"step-{self.runs}"
         step.mkdir()
@@ -58,6 +59,8 @@ class Playbooks:
                     },
                     {
                         "name": "Keep the result for the test",
+                        "delegate_to": "localhost",
+                        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
                         "ansible.builtin.copy": {
                             "content": "{{ result | to_json }}",
                             "dest": str(result_file),
@@ -70,7 +73,10 @@ class Playbooks:
         ]
         # JSON is YAML, and keeps test data from being read as YAML syntax.
         (step / "playbook.yml").write_text(json.dumps(playbook, indent=2), encoding="utf-8")
-        host_vars = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+        # Inventory variables, so that a task's own vars can override them (extra vars would win).
+        host_vars = host_vars or {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+        inventory = step / "inventory.ini"
+        inventory.write_text("localhost " + " ".join(f"{k}={v}" for k, v in host_vars.items()) + "\n")
         env = {name: value for name, value in os.environ.items() if not name.startswith("GITHUB_")}
         env.update(
             GITHUB_TOKEN=token,
@@ -86,9 +92,7 @@ class Playbooks:
             [
                 str(ANSIBLE_PLAYBOOK),
                 "-i",
-                "localhost,",
-                "-e",
-                json.dumps(host_vars),
+                str(inventory),
                 str(step / "playbook.yml"),
             ],
             cwd=step,
@@ -178,3 +182,22 @@ def test_a_bad_token_fails_with_a_clear_message(playbooks, standin):
     assert "check the token (or GITHUB_TOKEN)" in result["msg"]
     assert standin.comments(REPO, PR) == []
     assert standin.violations == []
+
+
+def test_the_comment_runs_on_the_controller(playbooks, standin):
+    """The action plugin talks to GitHub itself: a managed host that cannot run anything is no obstacle."""
+    unusable = {"ansible_connection": "ssh", "ansible_host": "192.0.2.1", "ansible_port": 9,
+                "ansible_python_interpreter": "/nonexistent/python"}
+
+    result = playbooks.run(comment_args(body="from the controller"), host_vars=unusable)
+
+    assert result["changed"] is True, result
+    assert [c["body"] for c in standin.comments(REPO, PR)] == [f"{MARK}\nfrom the controller"]
+
+
+def test_bad_arguments_fail_before_calling_github(playbooks, standin):
+    result = playbooks.run(comment_args(body="x", marker="two words"))
+
+    assert result["failed"] is True
+    assert "marker" in result["msg"] and "is not allowed" in result["msg"]
+    assert standin.requests == []

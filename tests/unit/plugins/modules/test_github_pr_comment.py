@@ -8,14 +8,15 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.preview.envs.plugins.module_utils import _pr_comment
 from ansible_collections.preview.envs.plugins.module_utils._github import GitHubClient
-from ansible_collections.preview.envs.plugins.modules import github_pr_comment
-from ansible_collections.preview.envs.plugins.modules.github_pr_comment import (
+from ansible_collections.preview.envs.plugins.module_utils._pr_comment import (
     StickyComment,
     carries_marker,
     marker_line,
     with_marker,
 )
+from ansible_collections.preview.envs.plugins.modules import github_pr_comment
 from tests.support.github_standin import GitHubStandIn
 
 REPO = "preview-envs/demo"
@@ -371,7 +372,7 @@ def test_main_failures_name_the_repo_the_pr_and_the_status(
 def test_main_retries_a_server_error(standin, env, capsys, monkeypatch):
     sleeps = []
     monkeypatch.setattr(
-        github_pr_comment, "GitHubClient", functools.partial(GitHubClient, sleep=sleeps.append)
+        _pr_comment, "GitHubClient", functools.partial(GitHubClient, sleep=sleeps.append)
     )
     standin.fail_next(1, 502, method="POST")
 

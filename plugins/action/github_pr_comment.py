@@ -1,0 +1,34 @@
+# Copyright (c) 2026, preview maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Run preview.envs.github_pr_comment on the controller.
+
+The comment talks to GitHub only, so it needs nothing of the managed host: no connection is opened and no
+module process is started there. That keeps the token on the controller (it never travels to the
+managed host), and it saves the module start-up every task on the host pays (about 0.4 s here, twice per
+deploy: docs/benchmarks.md). Options, checks and results are the module's (plugins/module_utils/_pr_comment.py).
+"""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.preview.envs.plugins.module_utils._pr_comment import (
+    ARGUMENT_SPEC,
+    REQUIRED_IF,
+    ensure_comment,
+)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp  # unused: nothing goes to the managed host
+        dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF)
+        outcome = ensure_comment(params, bool(self._task.check_mode), bool(self._task.diff))
+        result.update(outcome)
+        return result
