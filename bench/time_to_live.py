@@ -71,9 +71,9 @@ FLOOR_PR_BASE = 900
 # Task names of roles/preview_pr/tasks/deploy.yml, grouped into the phases we report.
 PHASE_STARTS = [
     ("preamble", "Check what identifies the preview"),
-    ("fetch", "Fetch the PR's head commit"),
+    ("fetch+detect", "Fetch the PR's head commit and detect how it runs"),
     # Build, start, and compose_project's own probe of the health URL (one task since the probe moved there).
-    ("build+start+healthy", "Detect how the repository runs"),
+    ("build+start+healthy", "Render the compose file of a generated stack"),
     ("nginx", "Route the preview through nginx"),
     ("comment", "Record the preview as live"),
 ]

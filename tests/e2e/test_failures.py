@@ -36,7 +36,7 @@ def nothing_to_run(app: AppRepo) -> None:
     [
         (41, break_build, "Build and start the stack", "compose up failed"),
         (42, break_health, "Build and start the stack", "health"),
-        (43, nothing_to_run, "Detect how the repository runs", "nothing we can run"),
+        (43, nothing_to_run, "Fetch the PR's head commit and detect how it runs", "nothing we can run"),
     ],
     ids=["build-fails", "never-healthy", "nothing-runnable"],
 )

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.preview.envs.plugins.modules.preview_stack import detect
+from ansible_collections.preview.envs.plugins.module_utils._stack import detect
 
 
 def make(tmp_path, files: dict):

@@ -1,0 +1,162 @@
+"""preview.envs.preview_source run by ansible-playbook against real git repositories (tests.support.AppRepo).
+
+The house pattern: check mode, real, idempotent check, idempotent real; then a push, a local edit, a commit
+the remote no longer has, and arguments that must never reach git.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.gitrepo import AppRepo, git
+
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+_RESULT_RE = re.compile(r"^localhost \| (?P<status>[A-Z!]+) => (?P<json>\{.*?^\})$", re.M | re.S)
+PR = 5
+REFSPEC = f"+refs/pull/{PR}/head:refs/remotes/origin/pr/{PR}"
+
+
+def run_source(tmp_path: Path, args: dict, check: bool = False) -> dict:
+    """One ansible-playbook run of one preview_source task; its result as the module returned it."""
+    playbook = tmp_path / "play.yml"
+    task = {"name": "preview_source", "preview.envs.preview_source": args}
+    playbook.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "tasks": [task]}], indent=1))
+    argv = [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", "-e", "ansible_connection=local",
+            "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)]
+    if check:
+        argv.append("--check")
+    env = {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "minimal", "ANSIBLE_LOCALHOST_WARNING": "false",
+           "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "false"}
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path, check=False)
+    match = _RESULT_RE.search(proc.stdout)
+    assert match, f"no task result in ansible-playbook output:\n{proc.stdout}\n{proc.stderr}"
+    result = json.loads(match["json"])
+    result["_status"] = match["status"]
+    return result
+
+
+@pytest.fixture
+def app(tmp_path):
+    return AppRepo(tmp_path / "origin")
+
+
+def head(path: Path) -> str:
+    return git(path, "rev-parse", "HEAD")
+
+
+def test_checkout_lifecycle(tmp_path, app):
+    sha = app.commit("first")
+    app.push_pr(PR, sha)
+    dest = tmp_path / "work" / "src"
+    args = {"repo": app.clone_url, "dest": str(dest), "version": sha, "refspec": REFSPEC}
+
+    # 1. check mode: would check out, creates nothing
+    result = run_source(tmp_path, args, check=True)
+    assert result["changed"] is True and result["before"] is None, result
+    assert "kind" not in result
+    assert not dest.exists()
+
+    # 2. real: fetched, checked out, detected
+    result = run_source(tmp_path, args)
+    assert result["_status"] == "CHANGED", result
+    assert (result["before"], result["after"], result["fetched"]) == (None, sha, True)
+    assert (result["kind"], result["compose_file"], result["has_dockerfile"]) == ("compose", "compose.yaml", True)
+    assert head(dest) == sha
+    assert (dest / "www" / "index.html").read_text() == (app.path / "www" / "index.html").read_text()
+
+    # 3. idempotent check, 4. idempotent real: no change, no fetch
+    for check in (True, False):
+        result = run_source(tmp_path, args, check=check)
+        assert result["changed"] is False, result
+        assert result["fetched"] is False and result["kind"] == "compose"
+
+    # 5. a push to the PR: the new commit is fetched through the refspec
+    app.write("www/index.html", "<h1>second</h1>\n")
+    second = app.commit("second")
+    app.push_pr(PR, second)
+    result = run_source(tmp_path, {**args, "version": second})
+    assert (result["changed"], result["fetched"], result["before"], result["after"]) == (True, True, sha, second)
+    assert (dest / "www" / "index.html").read_text() == "<h1>second</h1>\n"
+
+    # 6. a tracked file edited in the checkout is put back; what git does not track stays
+    (dest / "www" / "index.html").write_text("tampered\n")
+    (dest / "build-output.txt").write_text("left by a build\n")
+    result = run_source(tmp_path, {**args, "version": second})
+    assert result["changed"] is True and result["fetched"] is False, result
+    assert (dest / "www" / "index.html").read_text() == "<h1>second</h1>\n"
+    assert (dest / "build-output.txt").exists()
+
+    # 7. back to an older commit the checkout already holds: no fetch
+    result = run_source(tmp_path, args)
+    assert (result["changed"], result["fetched"], result["after"]) == (True, False, sha)
+    assert head(dest) == sha
+
+
+def test_a_commit_the_remote_no_longer_has_fails_clearly(tmp_path, app):
+    sha = app.commit("first")
+    app.push_pr(PR, sha)
+    gone = "0123456789abcdef0123456789abcdef01234567"
+    dest = tmp_path / "src"
+
+    result = run_source(tmp_path, {"repo": app.clone_url, "dest": str(dest), "version": gone, "refspec": REFSPEC})
+
+    assert result["_status"] == "FAILED!", result
+    assert f"commit {gone} is not in {app.clone_url} (fetched {REFSPEC})" in result["msg"]
+    assert "force-pushed away" in result["msg"]
+
+
+def test_a_repository_with_nothing_to_run_fails_after_the_checkout(tmp_path, app):
+    for child in ("compose.yaml", "Dockerfile"):
+        (app.path / child).unlink()
+    sha = app.commit("docs only")
+    app.push_pr(PR, sha)
+    dest = tmp_path / "src"
+
+    result = run_source(tmp_path, {"repo": app.clone_url, "dest": str(dest), "version": sha, "refspec": REFSPEC})
+
+    assert result["_status"] == "FAILED!", result
+    assert result["msg"].startswith("nothing we can run"), result["msg"]
+    assert result["after"] == sha and head(dest) == sha
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"version": "main"}, "version must be a full commit ID"),
+        ({"version": "--upload-pack=touch /tmp/x" + "0" * 20}, "version must be a full commit ID"),
+        ({"refspec": "--upload-pack=touch /tmp/pwned"}, "is not allowed"),
+        ({"refspec": "+refs/pull/5/head:refs/a:refs/b"}, "is not allowed"),
+        ({"repo": "--upload-pack=touch /tmp/pwned"}, "repo must be a URL or path"),
+    ],
+    ids=["branch-name", "option-as-version", "option-as-refspec", "two-colons", "option-as-repo"],
+)
+def test_arguments_that_git_could_misread_are_refused(tmp_path, app, override, message):
+    dest = tmp_path / "src"
+    args = {"repo": app.clone_url, "dest": str(dest), "version": head(app.path), "refspec": REFSPEC, **override}
+
+    result = run_source(tmp_path, args)
+
+    assert result["_status"] == "FAILED!", result
+    assert message in result["msg"], result["msg"]
+    assert not dest.exists()
+
+
+def test_ssh_runs_in_batch_mode_and_git_never_prompts(tmp_path, app):
+    """An unreachable SSH remote fails at once (no prompt for a password or a host key)."""
+    dest = tmp_path / "src"
+    args = {"repo": "ssh://git@127.0.0.1:9/octo/app.git", "dest": str(dest), "version": head(app.path),
+            "refspec": REFSPEC}
+
+    result = run_source(tmp_path, args)
+
+    assert result["_status"] == "FAILED!", result
+    assert result["msg"].startswith(f"cannot fetch {REFSPEC} from ssh://git@127.0.0.1:9/octo/app.git"), result["msg"]
+    assert subprocess.run(["git", "-C", str(dest), "rev-parse", "HEAD"], capture_output=True,
+                          check=False).returncode != 0
