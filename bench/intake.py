@@ -11,6 +11,10 @@ one after the other, the order rotating between rounds:
   no graceful drain) and every delivery that got a 2xx is looked up in its SQLite database: lost
   must be 0.
 * baseline: bench/baseline_app.py, Falcon + waitress (8 threads, as the shim) verifying the HMAC only.
+* baseline-runs (a control, in the main comparison by default): the same baseline, while a separate
+  process runs the same no-op playbook one run after the other, at the shim's run_nice (10). It
+  shows what runs beside a server cost any server on this host: the ratio ours/baseline-runs is
+  the cost of our intake itself.
 
 Diagnostics (`--sides`, not part of the comparison): `busy-slot` is the real shim whose one converger
 slot is held by a deploy that sleeps, so the converger wakes and scans but starts no run;
@@ -20,7 +24,7 @@ The load comes from a separate process (bench/loadgen.py): open loop, one new co
 unique GUIDs and PR numbers, latency counted from each delivery's due time to its status line.
 
     .venv/bin/python bench/intake.py [--rates 50,200,500] [--duration 10] [--rounds 3]
-        [--sides ours,baseline[,busy-slot,app-only]] [--json FILE] [--profile DIR]
+        [--sides ours,baseline,baseline-runs[,busy-slot,app-only]] [--json FILE] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -62,7 +66,8 @@ from tests.support.shim_process import SECRET, ShimProcess, shim_config
 
 REPO = "octo/bench"
 TICK = os.sysconf("SC_CLK_TCK")
-SIDES = ("ours", "baseline", "busy-slot", "app-only")
+SIDES = ("ours", "baseline", "baseline-runs", "busy-slot", "app-only")
+RUN_NICE = 10  # the shim's default run_nice (shim/config.py)
 STATS = ("p50_ms", "p99_ms", "max_ms", "cpu_ms_per_delivery", "lag_p99_ms")
 
 
@@ -144,7 +149,15 @@ def measure(side: str, root: Path, rate: int, duration: float, warmup: float, fi
     tmp = root / f"{side}-{rate}-{first_pr}"
     tmp.mkdir()
     config = None
-    if side != "baseline":
+    runs_loop = None
+    if side == "baseline-runs":
+        collections = fake_collection(tmp / "collections")
+        playbook = Path(collections) / "ansible_collections" / "preview" / "envs" / "playbooks" / "deploy.yml"
+        ansible_playbook = Path(sys.executable).parent / "ansible-playbook"
+        loop = (f"while :; do nice -n {RUN_NICE} '{ansible_playbook}' -i localhost, -c local "
+                f"-e ansible_python_interpreter='{sys.executable}' '{playbook}' >/dev/null 2>&1; done")
+        runs_loop = subprocess.Popen(["bash", "-c", loop], start_new_session=True, stdin=subprocess.DEVNULL)
+    elif side != "baseline":
         collections = fake_collection(tmp / "collections", hold_slot=(side == "busy-slot"))
         os.environ["ANSIBLE_COLLECTIONS_PATH"] = collections  # shim_config reads it
         config = shim_config(tmp, {REPO: {"clone_url": str(tmp / "unused-clone-url")}}, {},
@@ -158,7 +171,7 @@ def measure(side: str, root: Path, rate: int, duration: float, warmup: float, fi
             shim.stop(signal.SIGKILL)  # a crash right after the load: what was acknowledged must be stored
     else:
         env = dict(os.environ, BENCH_WEBHOOK_SECRET=SECRET)
-        if side == "baseline":
+        if side in ("baseline", "baseline-runs"):
             port = free_port()
             argv = [sys.executable, str(BENCH_DIR / "baseline_app.py"), "--port", str(port)]
         else:
@@ -170,11 +183,16 @@ def measure(side: str, root: Path, rate: int, duration: float, warmup: float, fi
         pid, url = proc.pid, f"http://127.0.0.1:{port}/webhook/github"
 
         def stop():
+            if runs_loop is not None:
+                os.killpg(runs_loop.pid, signal.SIGKILL)
+                runs_loop.wait(10)
             stop_proc(proc, signal.SIGKILL if side == "app-only" else signal.SIGINT)
             log.close()
 
         try:
             wait_listening(f"http://127.0.0.1:{port}/healthz", proc)
+            if runs_loop is not None:
+                time.sleep(1.0)  # the first run under way, as the shim's would be
         except Exception:
             stop()
             raise
@@ -221,18 +239,23 @@ def report(results: dict, sides: list[str], rounds: int, duration: float) -> lis
         rows.append([rate, fmt(ours["p50_ms"]), fmt(ours["p99_ms"]), fmt(ours["max_ms"]), fmt(base["p50_ms"]),
                      fmt(base["p99_ms"]), fmt(base["max_ms"]), fmt(p99_ratio), lost, non2xx,
                      f"{fmt(ours['cpu_ms_per_delivery'])} / {fmt(base['cpu_ms_per_delivery'])}"])
-        verdicts.append((rate, ours, p99_ratio, lost))
+        control = medians(by_side["baseline-runs"]) if "baseline-runs" in by_side else None
+        verdicts.append((rate, ours, p99_ratio, lost, control))
     lines.append(table(["rate/s", "ours p50", "ours p99", "ours max", "base p50", "base p99", "base max",
                         "p99 ours/base", "lost", "non-2xx ours/base", "CPU ms/delivery ours / base"], rows))
     lines.append("")
-    for rate, ours, p99_ratio, lost in verdicts:
+    for rate, ours, p99_ratio, lost, control in verdicts:
         checks = [f"p99 ours/baseline {fmt(p99_ratio)} {'<=' if p99_ratio <= 2 else '>'} 2",
                   f"lost {lost} {'==' if lost == 0 else '!='} 0"]
         ok = lost == 0 and p99_ratio <= 2
         if rate == 200:
             checks.insert(0, f"p99 {fmt(ours['p99_ms'])} ms {'<=' if ours['p99_ms'] <= 20 else '>'} 20")
             ok = ok and ours["p99_ms"] <= 20
-        lines.append(f"target at {rate}/s: {'met' if ok else 'MISSED'} ({'; '.join(checks)})")
+        line = f"target at {rate}/s: {'met' if ok else 'MISSED'} ({'; '.join(checks)})"
+        if control is not None:
+            line += (f"; control: baseline with the same runs beside it p99 {fmt(control['p99_ms'])} ms, "
+                     f"ours/that {fmt(ratio(ours['p99_ms'], control['p99_ms']))}")
+        lines.append(line)
     extra = [s for s in sides if s not in ("ours", "baseline")]
     if extra:
         lines.append("")
@@ -241,8 +264,9 @@ def report(results: dict, sides: list[str], rounds: int, duration: float) -> lis
         for rate, by_side in results.items():
             for side in sides:
                 m = medians(by_side[side])
-                lost = sum(r.get("lost", 0) for r in by_side[side]) if side != "baseline" else "n/a"
-                runs = median([r["runs_started"] for r in by_side[side]]) if side != "baseline" else "n/a"
+                shim = side not in ("baseline", "baseline-runs")
+                lost = sum(r.get("lost", 0) for r in by_side[side]) if shim else "n/a"
+                runs = median([r["runs_started"] for r in by_side[side]]) if shim else "n/a"
                 rows.append([rate, side, fmt(m["p50_ms"]), fmt(m["p99_ms"]), fmt(m["max_ms"]),
                              fmt(m["cpu_ms_per_delivery"]), lost, runs])
         lines.append(table(["rate/s", "side", "p50", "p99", "max", "CPU ms/delivery", "lost",
@@ -256,7 +280,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--sides", default="ours,baseline")
+    parser.add_argument("--sides", default="ours,baseline,baseline-runs")
     parser.add_argument("--json", help="write every figure to this file")
     parser.add_argument("--profile", help="after the measured rounds, profile one more window of ours "
                                           "(at --profile-rate) with py-spy into this directory")
