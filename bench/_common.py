@@ -205,6 +205,19 @@ def print_machine(info: dict) -> None:
     print("machine: " + ", ".join(f"{key}={value}" for key, value in info.items()), flush=True)
 
 
+def proc_status(pid: int, field: str) -> int:
+    """One number of /proc/<pid>/status (VmRSS in KiB, Threads, ...); 0 when missing."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def rss_mib(pid: int) -> float:
+    return proc_status(pid, "VmRSS") / 1024
+
+
 def write_json(path: str | None, data: dict) -> None:
     if path:
         Path(path).write_text(json.dumps(data, indent=2, default=str) + "\n")

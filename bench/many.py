@@ -24,7 +24,18 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-from _common import cpu_busy, load_average, machine_info, median, preview_host, print_machine, rows, workdir, write_json
+from _common import (
+    cpu_busy,
+    load_average,
+    machine_info,
+    median,
+    preview_host,
+    print_machine,
+    rows,
+    rss_mib,
+    workdir,
+    write_json,
+)
 
 from tests.support.leftovers import project_resources
 from tests.support.nginx import PrivateNginx
@@ -32,14 +43,6 @@ from tests.support.shim_process import SECRET, ShimProcess
 from tests.support.webhooks import pull_request_payload, send
 
 REPO = "octo/hello"
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def mem_available_mib() -> float:
