@@ -270,3 +270,18 @@ def test_role_argument_specs_cover_every_default():
         for name, spec in options.items():
             assert name.startswith(f"{role}_") and spec.get("description"), (role, name)
         json.dumps(options)  # plain data: no YAML tags left in the specs
+
+
+def test_bootstrap_writes_the_docker_roles_daemon_json_byte_for_byte(tmp_path):
+    """scripts/bootstrap writes /etc/docker/daemon.json before any role runs; if it differed from what the
+    docker role writes, every `preview setup` on such a machine would rewrite it and restart dockerd."""
+    tasks = yaml.safe_load((ROLES / "docker" / "tasks" / "service.yml").read_text())
+    [role_task] = [t["ansible.builtin.copy"] for t in tasks if t.get("name") == "Write the daemon configuration"]
+    dest = tmp_path / "daemon.json"
+    copy = {"dest": str(dest), "content": role_task["content"]}
+    result = run_play(tmp_path, "docker", [{"name": "Write it as the role does", "ansible.builtin.copy": copy}])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    bootstrap = (REPO_ROOT / "scripts" / "bootstrap").read_text()
+    literal = bootstrap.split("want_daemon_json='", 1)[1].split("'", 1)[0]
+    assert "printf '%s\\n' \"$want_daemon_json\"" in bootstrap  # written with one newline at the end
+    assert dest.read_text() == literal + "\n"
