@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from .policy import Policy
+from .store import REDELIVERY_MEMORY
 
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -73,6 +74,8 @@ class Config:
     policy: Policy = field(default_factory=Policy)
     ttl_hours: float = 72.0
     reconcile_interval: float = 300.0
+    # Deliveries, finished runs and long-closed PRs older than this are pruned from the state file.
+    history_days: float = 30.0
     # The public URL GitHub delivers to (our hook's config.url); with a token, failed deliveries are redelivered.
     github_webhook_url: str = ""
     redeliver_interval: float = 300.0
@@ -203,10 +206,20 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         policy=_policy(data.get("policy")),
         ttl_hours=_positive(data, "ttl_hours", 72.0),
         reconcile_interval=_positive(data, "reconcile_interval", 300.0),
+        history_days=_history_days(data),
         github_webhook_url=_webhook_url(github.get("webhook_url")),
         redeliver_interval=_positive(data, "redeliver_interval", 300.0),
         run_nice=_nice(data.get("run_nice", 10)),
     )
+
+
+def _history_days(data: dict) -> float:
+    days = _positive(data, "history_days", 30.0)
+    # A delivery's GUID must outlive GitHub's redelivery window, or a redelivered event would run twice.
+    least = REDELIVERY_MEMORY / 86400
+    if days < least:
+        raise ConfigError(f"history_days must be at least {least:g}: GitHub can redeliver a delivery for 7 days")
+    return days
 
 
 def _nice(raw) -> int:

@@ -107,6 +107,10 @@ class Converger:
         for repo, pr in self.store.expire(self.config.ttl_hours * 3600):
             log.info("repo=%s pr=%d outcome=expired reason=idle longer than %sh (ttl)", repo, pr,
                      self.config.ttl_hours)
+        pruned = self.store.prune(self.config.history_days * 86400)
+        if any(pruned.values()):
+            log.info("pruned deliveries=%d runs=%d closed_prs=%d reason=older than %g days (history_days)",
+                     pruned["deliveries"], pruned["runs"], pruned["desired"], self.config.history_days)
 
     def _tick(self) -> None:
         self._threads = [t for t in self._threads if t.is_alive()]

@@ -218,6 +218,27 @@ class Store:
                 )
         return [(row["repo"], row["pr"]) for row in rows]
 
+    def prune(self, keep_seconds: float, now: float | None = None) -> dict[str, int]:
+        """Forget history older than `keep_seconds`: deliveries, finished runs, and PRs closed and converged.
+
+        The state file would otherwise grow by every delivery and run, forever. What is pruned can no longer
+        matter: a delivery GUID is only needed while GitHub may redeliver it (the caller keeps at least
+        REDELIVERY_MEMORY), and a PR that is absent, converged and unchanged that long has nothing left to do.
+        """
+        now = time.time() if now is None else now
+        cutoff = now - keep_seconds
+        with self.transaction() as conn:
+            counts = {
+                "deliveries": conn.execute("DELETE FROM deliveries WHERE received < ?", (cutoff,)).rowcount,
+                "runs": conn.execute("DELETE FROM runs WHERE finished IS NOT NULL AND finished < ?",
+                                     (cutoff,)).rowcount,
+                "desired": conn.execute(
+                    "DELETE FROM desired WHERE state = 'absent' AND generation = applied_generation AND changed < ?",
+                    (cutoff,),
+                ).rowcount,
+            }
+        return counts
+
     # --- converging -------------------------------------------------------
     def pending(self, limit: int | None = None) -> list[Pending]:
         """PRs whose desired generation is ahead of the applied one, oldest change first."""

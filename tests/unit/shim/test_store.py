@@ -123,3 +123,50 @@ def test_a_state_file_of_an_older_version_gets_the_new_columns(tmp_path):
 def test_a_pr_still_building_is_not_expired(store):
     accept(store, "g1", "present", A, "2026-01-01T00:00:00Z")
     assert store.expire(3600, now=time.time() + 7200) == []
+
+
+def test_prune_forgets_old_history_and_keeps_what_still_matters(store):
+    day = 86400
+    accept(store, "closed-long-ago", "present", A, "2026-01-01T00:00:00Z", pr=1)
+    accept(store, "open-long-ago", "present", B, "2026-01-01T00:00:00Z", pr=2)
+    accept(store, "closed-pending", "present", C, "2026-01-01T00:00:00Z", pr=3)
+    for item in store.pending():
+        store.finish_run(store.start_run(item), item, "successful", 0)
+    accept(store, "close-1", "absent", A, "2026-01-01T00:01:00Z", pr=1)
+    accept(store, "close-3", "absent", C, "2026-01-01T00:01:00Z", pr=3)
+    [closing] = [item for item in store.pending() if item.pr == 1]
+    store.finish_run(store.start_run(closing), closing, "successful", 0)  # PR 3's cleanup is still due
+    [due] = store.pending()
+    running = store.start_run(due)  # and running, unfinished
+
+    assert store.prune(30 * day) == {"deliveries": 0, "runs": 0, "desired": 0}  # nothing old yet
+    counts = store.prune(30 * day, now=time.time() + 31 * day)
+
+    assert counts == {"deliveries": 5, "runs": 4, "desired": 1}
+    assert store.query("SELECT guid FROM deliveries") == []
+    assert store.query("SELECT id FROM runs") == [{"id": running}]  # an unfinished run is never pruned
+    assert store.desired("o/r", 1) is None  # closed and converged: gone
+    assert store.desired("o/r", 2)["state"] == "present"  # open previews stay, however old
+    assert store.desired("o/r", 3)["state"] == "absent"  # a cleanup still due stays
+    assert [item.pr for item in store.pending()] == [3]
+    # A new event of a pruned PR starts it afresh.
+    assert accept(store, "reopen-1", "present", B, "2026-03-01T00:00:00Z", pr=1) == ("accepted", 1)
+
+
+@pytest.mark.parametrize(("extra", "days", "error"), [
+    ("", 30.0, None),
+    ("history_days: 90\n", 90.0, None),
+    ("history_days: 3\n", None, "history_days must be at least 8"),
+    ("history_days: forever\n", None, "history_days must be a number"),
+])
+def test_history_days_outlives_githubs_redelivery_window(tmp_path, extra, days, error):
+    from shim import config as config_mod
+
+    path = tmp_path / "config.yml"
+    path.write_text("webhook_secret: s3cret-s3cret-s3cret\nrepositories:\n  octo/hello: {clone_url: /srv/hello}\n"
+                    + extra)
+    if error:
+        with pytest.raises(config_mod.ConfigError, match=error):
+            config_mod.load(str(path), environ={})
+    else:
+        assert config_mod.load(str(path), environ={}).history_days == days
