@@ -154,6 +154,19 @@ def test_init_then_setup_on_this_machine_serves_a_preview_through_port_80(tmp_pa
             assert f"unchanged hook {hook['id']}" in again.stdout
             assert len(github.writes()) == writes
             assert int(SHIM_PID.read_text()) == shim_pid
+
+            # A changed configuration restarts the shim, and setup returns only once the *new* one
+            # listens: the old one keeps listening while it drains, so a port check alone passed on it.
+            data = yaml.safe_load(config.read_text())
+            data["ttl_hours"] = 48
+            config.write_text(yaml.safe_dump(data, sort_keys=False))
+            changed_config = _cli("setup", "--config", str(config), "--host", "127.0.0.1", env=env)
+            assert changed_config.returncode == 0, changed_config.stdout + changed_config.stderr
+            new_pid = int(SHIM_PID.read_text())
+            assert new_pid != shim_pid and not Path(f"/proc/{shim_pid}").exists()
+            assert _process_user(new_pid) == "preview"
+            assert _listeners(3000) == ["127.0.0.1:3000"]
+            assert requests.get("http://127.0.0.1:3000/healthz", timeout=5).status_code == 200
             assert github.violations == []
         finally:
             closed = pull_request_payload("closed", REPO, PR, sha, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
