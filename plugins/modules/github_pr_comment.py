@@ -22,7 +22,10 @@ description:
   - When several comments carry the marker (left over from an earlier failure), the oldest one is kept and
     updated, and the others are deleted; their IDs are returned in RV(deleted_comment_ids).
   - Every pull request is an issue, so the module uses the issue comments endpoints of the GitHub REST API
-    with the pull request number. It needs nothing on the target beyond ansible-core.
+    with the pull request number.
+  - The task runs on the controller, through the collection's action plugin of the same name. Nothing is
+    sent to or started on the managed host, so the token stays on the controller; E(GITHUB_TOKEN) and
+    E(GITHUB_API_URL) are read from the controller's environment.
 author:
   - preview maintainers (@preview-envs)
 extends_documentation_fragment:
