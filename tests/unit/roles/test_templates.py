@@ -104,6 +104,20 @@ def test_base_site_with_tls_passes_nginx_t(tmp_path, nginx_vars):
 
 
 @needs_nginx
+def test_the_check_leaves_the_running_nginxs_temp_dirs_alone(tmp_path, nginx_vars):
+    """Run as root, `nginx -t` on a configuration without `user` gave nginx's compiled-in temp dirs to
+    nobody: the running nginx (workers as www-data) then answered 500 to every webhook above 16 KiB, whose
+    body it must buffer in /var/lib/nginx/body, until its next reload; after a rejected change, none came."""
+    live = [path for path in (Path("/var/lib/nginx") / name for name in ("body", "proxy")) if path.is_dir()]
+    if not live:
+        pytest.skip("no /var/lib/nginx temp dirs on this machine")
+    owners = {path: path.stat().st_uid for path in live}
+    rendered(tmp_path, "nginx", "preview-base.conf.j2", {**nginx_vars, "nginx_shim_port": 3900})
+    render(tmp_path, "nginx", "preview-base.conf.j2", {**nginx_vars, "nginx_webhook_max_body_size": "lots"})
+    assert {path: path.stat().st_uid for path in live} == owners
+
+
+@needs_nginx
 def test_base_site_that_nginx_rejects_is_not_written(tmp_path, nginx_vars):
     result = render(tmp_path, "nginx", "preview-base.conf.j2", {**nginx_vars, "nginx_webhook_max_body_size": "lots"})
     assert result.returncode != 0
