@@ -277,3 +277,17 @@ def preview_host(tmp: Path, repo: str, numbers: list[int], message: str):
                 host.shim.stop()
     finally:
         nginx.stop()
+
+
+def deliver(url: str, repo: str, action: str, numbers, sha: str, updated_at: str, workers: int) -> list[int]:
+    """Send one signed `pull_request` `action` for each PR number, `workers` at a time; the HTTP statuses."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support.shim_process import SECRET
+    from tests.support.webhooks import pull_request_payload, send
+
+    def one(number: int) -> int:
+        return send(url, SECRET, pull_request_payload(action, repo, number, sha, updated_at)).status_code
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, numbers))

@@ -21,11 +21,11 @@ import subprocess
 import sys
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from _common import (
     cpu_busy,
+    deliver,
     load_average,
     machine_info,
     median,
@@ -39,8 +39,7 @@ from _common import (
 
 from tests.support.leftovers import project_resources
 from tests.support.nginx import PrivateNginx
-from tests.support.shim_process import SECRET, ShimProcess
-from tests.support.webhooks import pull_request_payload, send
+from tests.support.shim_process import ShimProcess
 
 REPO = "octo/hello"
 
@@ -146,19 +145,17 @@ def main() -> int:
             mem_before = mem_available_mib()
             disk_before = du_mib(docker_dir) + du_mib(str(tmp / "deployments"))
 
-            def opened(number: int) -> int:
-                return send(host.shim.webhook_url, SECRET,
-                            pull_request_payload("opened", REPO, number, sha, "2026-12-01T10:00:00Z")).status_code
+            def opened(batch: list[int], workers: int) -> list[int]:
+                return deliver(host.shim.webhook_url, REPO, "opened", batch, sha, "2026-12-01T10:00:00Z", workers)
 
-            assert opened(numbers[0]) == 202
+            assert opened(numbers[:1], 1) == [202]
             figures["first_live_s"] = round(wait_live(db, numbers[:1], args.timeout), 2)
             host.shim.wait_idle(args.timeout)
             figures["reload_1"] = reload_times(nginx)
             figures["shim_rss_1_mib"] = round(rss_mib(host.shim.proc.pid), 1)
 
             started = time.monotonic()
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                statuses = list(pool.map(opened, numbers[1:]))
+            statuses = opened(numbers[1:], 8)
             figures["accepted"] = 1 + sum(1 for s in statuses if s == 202)
             wait_live(db, numbers, args.timeout)
             host.shim.wait_idle(args.timeout)

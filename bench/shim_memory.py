@@ -17,12 +17,12 @@ import argparse
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import (
+    deliver,
     fake_collection,
     fmt,
     load_average,
@@ -35,8 +35,7 @@ from bench._common import (
     workdir,
     write_json,
 )
-from tests.support.shim_process import SECRET, ShimProcess, shim_config
-from tests.support.webhooks import pull_request_payload, send
+from tests.support.shim_process import ShimProcess, shim_config
 
 REPO = "octo/bench"
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -64,12 +63,8 @@ def slope(points: list[tuple[float, float]]) -> float:
     return sum((x - mean_x) * (y - mean_y) for x, y in points) / var if var else float("nan")
 
 
-def deliver(url: str, action: str, numbers: range, when: str) -> int:
-    def one(number: int) -> int:
-        return send(url, SECRET, pull_request_payload(action, REPO, number, SHA, when)).status_code
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return sum(1 for status in pool.map(one, numbers) if status == 202)
+def accepted(url: str, action: str, numbers: range, when: str) -> int:
+    return deliver(url, REPO, action, numbers, SHA, when, workers=4).count(202)
 
 
 def main() -> int:
@@ -97,9 +92,9 @@ def main() -> int:
         started = time.monotonic()
         for rnd in range(args.rounds):
             numbers = range(1 + rnd * args.per_round, 1 + (rnd + 1) * args.per_round)
-            opened = deliver(shim.webhook_url, "opened", numbers, "2026-12-01T10:00:00Z")
+            opened = accepted(shim.webhook_url, "opened", numbers, "2026-12-01T10:00:00Z")
             shim.wait_idle(timeout=600)
-            closed = deliver(shim.webhook_url, "closed", numbers, "2026-12-01T10:01:00Z")
+            closed = accepted(shim.webhook_url, "closed", numbers, "2026-12-01T10:01:00Z")
             shim.wait_idle(timeout=600)
             point = {"previews": (rnd + 1) * args.per_round, **sample(shim.proc.pid, db)}
             samples.append(point)

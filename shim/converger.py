@@ -82,6 +82,7 @@ class Converger:
                 if time.monotonic() >= next_expiry:
                     next_expiry = time.monotonic() + self.config.reconcile_interval
                     self._expire()
+                    self._prune()
                     self._reconcile()
                 self._tick()
             except Exception:
@@ -107,6 +108,8 @@ class Converger:
         for repo, pr in self.store.expire(self.config.ttl_hours * 3600):
             log.info("repo=%s pr=%d outcome=expired reason=idle longer than %sh (ttl)", repo, pr,
                      self.config.ttl_hours)
+
+    def _prune(self) -> None:
         pruned = self.store.prune(self.config.history_days * 86400)
         if any(pruned.values()):
             log.info("pruned deliveries=%d runs=%d closed_prs=%d reason=older than %g days (history_days)",

@@ -162,14 +162,13 @@ def check_params(params: dict) -> str | None:
     return None
 
 
-def ensure_comment(params: dict, check_mode: bool, diff_mode: bool, client: GitHubClient | None = None) -> dict:
+def ensure_comment(params: dict, check_mode: bool, diff_mode: bool) -> dict:
     """Bring the comment to ``params['state']``: the task's result, with ``failed``/``msg`` or ``warnings``."""
     error = check_params(params)
     if error:
         return {"failed": True, "changed": False, "msg": error}
     repo, pr = params["repo"], params["pr"]
-    if client is None:
-        client = GitHubClient(params["api_url"], params["token"], timeout=params["timeout"], retries=params["retries"])
+    client = GitHubClient(params["api_url"], params["token"], timeout=params["timeout"], retries=params["retries"])
     sticky = StickyComment(client, repo, pr, params["marker"], check_mode)
     try:
         result = sticky.ensure(params["state"], params["body"])

@@ -391,8 +391,9 @@ def fail_up(module, project, run, events, reason, containers=None):
         )
     result = command_result(run, events, has_changes(events), containers)
     msg = f"compose up failed for project {project.project_name}: {reason}"
-    if host_hint(reason):
-        msg = f"{msg}. {host_hint(reason)}"
+    hint = host_hint(reason)
+    if hint:
+        msg = f"{msg}. {hint}"
     module.fail_json(msg=msg, logs=logs, **result)
 
 

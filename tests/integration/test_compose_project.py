@@ -6,24 +6,19 @@ hold leftovers of older runs, so nothing here assumes it is clean.
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import socket
 import subprocess
-import sys
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.support import modules
 from tests.support.leftovers import project_resources
 
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 BASE_IMAGE = "preview-base/busybox:1"
 NOTHING = {"containers": [], "volumes": [], "networks": [], "images": []}
-_RESULT_RE = re.compile(r"^localhost \| (?P<status>[A-Z!]+) => (?P<json>\{.*?^\})$", re.M | re.S)
 
 COMPOSE_FILE = """\
 services:
@@ -117,36 +112,7 @@ def make_app(
 
 def run_module(tmp_path: Path, args: dict, check: bool = False) -> dict:
     """One ansible-playbook run of one compose_project task; its result as the module returned it."""
-    playbook = tmp_path / "play.yml"
-    # JSON is YAML; the args are test-made values without any "{{".
-    task = {"name": "compose_project", "preview.envs.compose_project": args}
-    playbook.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "tasks": [task]}], indent=1))
-    argv = [
-        str(ANSIBLE_PLAYBOOK),
-        "-i",
-        "localhost,",
-        "-e",
-        "ansible_connection=local",
-        "-e",
-        f"ansible_python_interpreter={sys.executable}",
-        str(playbook),
-    ]
-    if check:
-        argv.append("--check")
-    env = {
-        **os.environ,
-        "ANSIBLE_STDOUT_CALLBACK": "minimal",
-        "ANSIBLE_LOCALHOST_WARNING": "false",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_RETRY_FILES_ENABLED": "false",
-    }
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path, check=False)
-    match = _RESULT_RE.search(proc.stdout)
-    assert match, f"no task result in ansible-playbook output:\n{proc.stdout}\n{proc.stderr}"
-    result = json.loads(match.group("json"))
-    result["failed"] = match.group("status") == "FAILED!"  # the minimal callback says it, not the JSON
-    assert result["failed"] == (proc.returncode != 0), proc.stdout
-    return result
+    return modules.run_module(tmp_path, "compose_project", args, check)
 
 
 def fetch(port: int, path: str = "/") -> tuple[int, str]:

@@ -6,40 +6,21 @@ the remote no longer has, and arguments that must never reach git.
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.gitrepo import AppRepo, git
+from tests.support.modules import run_module
 
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-_RESULT_RE = re.compile(r"^localhost \| (?P<status>[A-Z!]+) => (?P<json>\{.*?^\})$", re.M | re.S)
 PR = 5
 REFSPEC = f"+refs/pull/{PR}/head:refs/remotes/origin/pr/{PR}"
 
 
 def run_source(tmp_path: Path, args: dict, check: bool = False) -> dict:
     """One ansible-playbook run of one preview_source task; its result as the module returned it."""
-    playbook = tmp_path / "play.yml"
-    task = {"name": "preview_source", "preview.envs.preview_source": args}
-    playbook.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "tasks": [task]}], indent=1))
-    argv = [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", "-e", "ansible_connection=local",
-            "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)]
-    if check:
-        argv.append("--check")
-    env = {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "minimal", "ANSIBLE_LOCALHOST_WARNING": "false",
-           "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "false"}
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path, check=False)
-    match = _RESULT_RE.search(proc.stdout)
-    assert match, f"no task result in ansible-playbook output:\n{proc.stdout}\n{proc.stderr}"
-    result = json.loads(match["json"])
-    result["_status"] = match["status"]
-    return result
+    return run_module(tmp_path, "preview_source", args, check)
 
 
 @pytest.fixture
