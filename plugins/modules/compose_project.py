@@ -15,9 +15,19 @@ description:
   - V(absent) runs C(docker compose down) and then removes whatever containers, networks, volumes (with
     O(remove_volumes)) and dangling images (with O(remove_images)) still carry the label
     C(com.docker.compose.project=<project_name>); the task fails if any of them cannot be removed.
-  - Needs only the docker CLI with the compose plugin (2.18 or later) on the target; no Python Docker SDK.
+  - For O(state=present), the compose files are checked against the preview policy before anything is
+    built or started (see O(policy)), and every service gets the resource limits of O(limits) through a
+    compose file the module generates and passes last.
+  - Compose sees only the variables of O(env) and the few the docker CLI needs (E(PATH), E(HOME),
+    E(LANG), E(LC_ALL), E(TZ), E(TMPDIR) and the E(DOCKER_HOST) family), not the environment the module
+    inherits from C(ansible-playbook), which may hold tokens that a compose file could copy into a container.
+  - Needs only the docker CLI with the compose plugin (2.24 or later for O(limits)) on the target, and PyYAML
+    for O(policy); no Python Docker SDK.
 author:
   - preview maintainers (@preview-envs)
+requirements:
+  - the docker CLI with the compose v2 plugin on the target
+  - PyYAML on the target, for O(policy)
 extends_documentation_fragment:
   - preview.envs.attributes
 attributes:
@@ -26,6 +36,7 @@ attributes:
     details:
       - For O(state=present) the module runs C(docker compose up --dry-run) and reports the changes compose
         says it would make; nothing is built, created or started.
+      - The policy (O(policy)) applies in check mode too; a project it refuses fails the task.
       - With O(build=true), compose's dry run builds a placeholder image instead of the real one, so every
         service that has a C(build) section is reported as to be recreated (RV(ignore:changed=true)) even
         when the real build would come from cache and leave its container alone.
@@ -58,8 +69,11 @@ options:
     required: true
   files:
     description:
-      - Compose files (C(--file)), relative to O(project_src) or absolute. When not set, compose looks for
-        C(compose.yaml), C(compose.yml), C(docker-compose.yaml) or C(docker-compose.yml) in O(project_src).
+      - Compose files (C(--file)), relative to O(project_src) or absolute.
+      - When not set, the first of C(compose.yaml), C(compose.yml), C(docker-compose.yml) and
+        C(docker-compose.yaml) in O(project_src), plus the first of C(compose.override.yml),
+        C(compose.override.yaml), C(docker-compose.override.yml) and C(docker-compose.override.yaml), as compose
+        itself picks them; unlike compose, the parent directories are not searched.
     type: list
     elements: path
   state:
@@ -120,6 +134,68 @@ options:
       - The values are not hidden from logs; keep secrets in an env file of the project instead.
     type: dict
     default: {}
+  policy:
+    description:
+      - Check the compose files against the preview policy before anything is built or started, in check
+        mode too; a refused project fails the task with RV(violations) and leaves the host untouched.
+      - "The policy refuses what reaches outside the project: host namespaces (C(privileged), C(network_mode)
+        other than V(none) or a service of the project, C(pid), C(ipc), C(userns_mode), C(uts), C(cgroup) of
+        the host or of another container), capabilities beyond Docker's defaults, devices and GPUs,
+        C(security_opt) other than C(no-new-privileges), sysctls outside C(net.*), C(runtime), bind mounts,
+        build contexts, C(env_file), C(label_file), secret and config files outside O(confine_to), the
+        docker socket, C(volumes_from) another container, volume and network drivers other than the local
+        ones, C(driver_opts), fixed C(ipam) subnets, C(external) resources and fixed resource names, build
+        C(ssh), C(secrets), C(network), C(privileged) and C(entitlements), secrets read from compose's
+        environment, an C(image) name on a built service that is not the project's, C(include) and
+        C(extends.file) outside O(confine_to), C(container_name), and published ports other than
+        O(published_ports) on 127.0.0.1 or ::1."
+      - V(false) skips every check and grants the compose files the host, root included; for trusted
+        compose files only. O(state=absent) never checks, so that a teardown always runs.
+    type: bool
+    default: true
+  confine_to:
+    description:
+      - The directory the policy confines host paths to (bind mounts, build contexts, env files, includes),
+        compared after resolving symlinks. Default O(project_src).
+      - Set it to the checkout when O(project_src) is a directory above it that holds a generated compose file.
+    type: path
+  allow:
+    description:
+      - Policy checks to lift, by name, for compose files trusted with what they lift.
+    type: list
+    elements: str
+    default: []
+    choices: [privileged, network_mode, pid, ipc, userns_mode, uts, cgroup, cap_add, devices, security_opt,
+              sysctls, runtime, bind_mounts, docker_socket, volumes_from, volume_driver, network_driver, external,
+              build_context, build_ssh, build_secrets, build_entitlements, image_name, secrets_files, env_file,
+              label_file, include, ports, container_name]
+  published_ports:
+    description:
+      - The host ports the project may publish, on 127.0.0.1 or ::1 (the preview's leased ports).
+      - Empty means any port number; a published port must still be given (no random host port, no range) and
+        bound to 127.0.0.1 or ::1, unless V(ports) is in O(allow).
+    type: list
+    elements: int
+    default: []
+  limits:
+    description:
+      - Resource limits of every service, for O(state=present), set through a compose file the module writes
+        to its temporary directory and passes last (C(mem_limit), C(cpus), C(pids_limit), and the same values
+        in C(deploy.resources.limits)); they replace the project's own limits, and C(memswap_limit) is reset.
+      - A key left out or null sets no limit of that kind; V({}) sets none.
+      - When O(stop_timeout) is set, the same file also sets it as every service's C(stop_grace_period).
+    type: dict
+    default: {memory: 512m, cpus: 1.0, pids: 256}
+    suboptions:
+      memory:
+        description: Memory limit, bytes or a number with a unit (V(b), V(k), V(m), V(g)).
+        type: str
+      cpus:
+        description: How many CPUs' worth of time.
+        type: float
+      pids:
+        description: Most processes (and threads) at once.
+        type: int
   docker_cli:
     description:
       - The docker CLI to run, a name looked up in E(PATH) or a path.
@@ -142,6 +218,9 @@ options:
     default: 50
 notes:
   - Every command is run as an argv list, never through a shell.
+  - The policy reads compose's own model (C(docker compose config --format json), with and without
+    C(--no-interpolate)) and, before compose runs at all, the compose files themselves for C(include) and
+    C(extends.file), following those inside O(confine_to).
   - For O(state=present), RV(ignore:changed) comes from compose's progress events (C(Created),
     C(Recreated), C(Started), C(Removed) and the like; C(Running), C(Up-to-date), C(Healthy) and C(Built)
     mean no change) and, outside check mode, from comparing the project's containers (ID and state) before
@@ -308,6 +387,25 @@ stderr:
   description: Its standard error (compose's progress events and error messages go here).
   returned: always
   type: str
+violations:
+  description:
+    - When the policy refused the compose files, each refused setting; the task's C(msg) lists them too.
+  returned: when the policy refused the project
+  type: list
+  elements: dict
+  contains:
+    check:
+      description: The check that refused it, the name O(allow) lifts it with.
+      type: str
+      sample: privileged
+    subject:
+      description: Where it is, a service or a top-level section and its key.
+      type: str
+      sample: service web
+    reason:
+      description: What is refused, and why.
+      type: str
+      sample: privileged is refused
 logs:
   description:
     - On failure, a bounded report for humans, in sections, the last O(logs_on_failure) lines of the
@@ -319,27 +417,42 @@ logs:
 """
 
 import http.client
+import json
 import os
 import time
 import urllib.parse
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.preview.envs.plugins.module_utils._compose import (
     DEAD_STATES,
+    DEFAULT_FILES,
     ComposeProject,
+    Limits,
     bound_text,
     check_project_name,
+    default_files,
     describe_not_ready,
     down_argv,
     down_changed,
     has_changes,
     host_hint,
+    limits_override,
     not_ready,
     parse_events,
+    scrubbed_environment,
     short_reason,
     tail_lines,
     up_argv,
+)
+from ansible_collections.preview.envs.plugins.module_utils._compose_policy import (
+    CHECKS,
+    HAS_YAML,
+    Policy,
+    check_model,
+    check_sources,
+    check_uninterpolated,
+    refusal_message,
 )
 
 POLL_INTERVAL = 0.5
@@ -450,6 +563,65 @@ def probe_health(module, project, run, events, containers) -> dict:
         time.sleep(HEALTH_INTERVAL)
 
 
+def refuse(module, violations):
+    module.fail_json(
+        msg=refusal_message(violations), violations=[violation._asdict() for violation in violations], changed=False
+    )
+
+
+def compose_model(module, project, interpolate=True, refused=False):
+    """The project's model as ``compose config`` prints it.
+
+    When the files are already refused, compose's own complaint about them (a missing env file outside the
+    checkout, say) is not reported, and None is returned.
+    """
+    run = project.config(interpolate)
+    if run.rc == 0:
+        try:
+            return json.loads(run.stdout)
+        except ValueError as exc:
+            reason = f"cannot parse its output: {exc}"
+    else:
+        reason = short_reason(parse_events(run.stderr).other, run.rc)
+    if refused:
+        return None
+    module.fail_json(
+        msg=f"compose config failed for project {project.project_name}: {reason}",
+        cmd=run.argv,
+        rc=run.rc,
+        stdout="",  # the model holds the values of the project's env files
+        stderr=run.stderr,
+    )
+
+
+def checked_model(module, project, policy) -> dict:
+    """The interpolated model of a project that the policy lets through; the task fails otherwise.
+
+    ``include`` and ``extends.file`` are read from the files first, since compose reads whatever they name.
+    """
+    violations = check_sources([os.path.join(project.project_src, name) for name in project.files], policy)
+    if violations:
+        refuse(module, violations)
+    violations = check_uninterpolated(compose_model(module, project, interpolate=False), policy)
+    model = compose_model(module, project, refused=bool(violations))
+    if model is not None:
+        violations += check_model(model, policy)
+    if violations:
+        refuse(module, violations)
+    return model
+
+
+def add_limits(module, project, model, limits):
+    """Write the limits override into the module's temporary directory and pass it last from now on."""
+    text = limits_override(model.get("services") or {}, limits, module.params["stop_timeout"])
+    if not text:
+        return
+    path = os.path.join(module.tmpdir, "preview-limits.yml")
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    project.files.append(path)
+
+
 def present(module, project) -> dict:
     params = module.params
     check = module.check_mode
@@ -543,12 +715,27 @@ def main():
             docker_cli=dict(type="path", default="docker"),
             logs_on_failure=dict(type="int", default=50),
             health_url=dict(type="str"),
+            policy=dict(type="bool", default=True),
+            confine_to=dict(type="path"),
+            allow=dict(type="list", elements="str", default=[], choices=list(CHECKS)),
+            published_ports=dict(type="list", elements="int", default=[]),
+            limits=dict(
+                type="dict",
+                default=dict(memory="512m", cpus=1.0, pids=256),
+                options=dict(memory=dict(type="str"), cpus=dict(type="float"), pids=dict(type="int")),
+            ),
         ),
         supports_check_mode=True,
     )
+    # This process is the module's alone, and every compose command inherits its environment.
+    environment = scrubbed_environment(os.environ)
+    os.environ.clear()
+    os.environ.update(environment)
+
     params = module.params
     try:
         check_project_name(params["project_name"])
+        limits = Limits.create(**(params["limits"] or {}))
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     for name in ("wait_timeout", "stop_timeout", "logs_on_failure"):
@@ -560,10 +747,16 @@ def main():
 
     project_src = os.path.abspath(params["project_src"])
     files = params["files"] or []
+    present_state = params["state"] == "present"
     if not os.path.isdir(project_src):
-        if params["state"] == "present":
+        if present_state:
             module.fail_json(msg=f"project_src {project_src} is not a directory")
         project_src, files = None, []  # teardown after the checkout is gone: by name and label only
+    elif present_state and not files:
+        # Named explicitly: the limits override passed after them would stop compose looking for them.
+        files = default_files(os.listdir(project_src))
+        if not files:
+            module.fail_json(msg=f"no compose file in {project_src}: looked for {', '.join(DEFAULT_FILES)}")
     for compose_file in files:
         if not os.path.isfile(os.path.join(project_src, compose_file)):
             module.fail_json(msg=f"compose file {compose_file} not found in {project_src}")
@@ -572,8 +765,20 @@ def main():
     env = env_strings(params["env"])
     project = ComposeProject(module, docker_cli, params["project_name"], project_src, files, env)
     project.detect_version()
-    result = present(module, project) if params["state"] == "present" else absent(module, project)
-    module.exit_json(**result)
+    if not present_state:
+        module.exit_json(**absent(module, project))
+
+    if params["policy"]:
+        if not HAS_YAML:
+            module.fail_json(msg=missing_required_lib("PyYAML", reason="to check the compose files"))
+        policy = Policy.create(
+            params["confine_to"] or project_src, project.project_name, params["allow"], params["published_ports"]
+        )
+        model = checked_model(module, project, policy)
+    else:
+        model = compose_model(module, project)
+    add_limits(module, project, model, limits)
+    module.exit_json(**present(module, project))
 
 
 if __name__ == "__main__":
