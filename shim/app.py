@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import falcon
 
 from . import events, signature
 from .config import Config
 from .metrics import Metrics
-from .policy import decide
-from .store import Store
+from .policy import approval_of, decide
+from .store import MIN_FREE_DISK_BYTES, Store
 
 log = logging.getLogger("preview.shim.webhook")
+
+# GitHub's delivery ids are GUIDs. A header that is not one is never logged (it could carry newlines or
+# kilobytes of junk): `-` stands for it.
+DELIVERY_RE = re.compile(r"[A-Za-z0-9-]{1,100}", re.ASCII)
 
 
 def _reject(outcome: str, status, title: str, description: str, delivery: str, metrics: Metrics, **extra):
@@ -37,7 +42,8 @@ class GitHubWebhook:
         self.metrics = metrics
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        delivery = req.get_header("X-GitHub-Delivery") or ""
+        raw_delivery = req.get_header("X-GitHub-Delivery") or ""
+        delivery = raw_delivery if DELIVERY_RE.fullmatch(raw_delivery) else ""
         m = self.metrics
         cap = self.config.max_body_bytes
         if req.content_length is not None and req.content_length > cap:
@@ -52,10 +58,10 @@ class GitHubWebhook:
                       else "X-Hub-Signature-256 does not match the body (wrong secret or altered payload)")
             _reject("bad_signature", falcon.HTTP_401, "Invalid signature", reason, delivery, m)
         event = req.get_header("X-GitHub-Event")
-        if not event or not delivery:
+        if not event or not raw_delivery:
             _reject("bad_headers", falcon.HTTP_400, "Missing headers",
                     "X-GitHub-Event and X-GitHub-Delivery are required", delivery, m)
-        if len(delivery) > 100 or not delivery.replace("-", "").isalnum():
+        if not delivery:
             _reject("bad_headers", falcon.HTTP_400, "Bad delivery id", "X-GitHub-Delivery is not a GUID", "", m)
         content_type = (req.content_type or "").split(";")[0].strip().lower()
         if content_type != "application/json":
@@ -65,6 +71,9 @@ class GitHubWebhook:
             payload = json.loads(body)
         except ValueError as exc:
             _reject("bad_json", falcon.HTTP_400, "Malformed JSON", f"body is not valid JSON: {exc}", delivery, m)
+        except RecursionError:
+            _reject("bad_json", falcon.HTTP_400, "Malformed JSON",
+                    "body is nested deeper than a webhook payload ever is", delivery, m)
 
         if self.store.has_delivery(delivery):
             self._answer(resp, falcon.HTTP_200, "duplicate", delivery, "delivery already received")
@@ -93,7 +102,7 @@ class GitHubWebhook:
         policy = self.config.policy
         outcome, generation = self.store.accept(
             delivery, event, action, repo.full_name, pr_event.pr,
-            lambda row: decide(pr_event, policy, row["approved_sha"] if row else ""), pr_event.updated_at,
+            lambda row: decide(pr_event, policy, **approval_of(row)), pr_event.updated_at,
         )
         if outcome == "accepted":
             self.notify()
@@ -112,20 +121,26 @@ class GitHubWebhook:
 
 
 class Health:
-    def __init__(self, store: Store, converger):
+    """503 unless a row can be committed, the converger lives and the state file's disk has room."""
+
+    def __init__(self, store: Store, converger, min_free_disk_bytes: int = MIN_FREE_DISK_BYTES):
         self.store = store
         self.converger = converger
+        self.min_free_disk_bytes = min_free_disk_bytes
 
     def on_get(self, req, resp):
         writable = self.store.writable()
         alive = self.converger.alive() if self.converger else False
+        disk_free = self.store.disk_free_bytes()
         resp.media = {
             "database_writable": writable,
             "worker_alive": alive,
             "queue_depth": self.store.pending_count(),
             "running": len(self.converger.running()) if self.converger else 0,
+            "disk_free_bytes": disk_free,
         }
-        resp.status = falcon.HTTP_200 if writable and alive else falcon.HTTP_503
+        healthy = writable and alive and disk_free >= self.min_free_disk_bytes
+        resp.status = falcon.HTTP_200 if healthy else falcon.HTTP_503
 
 
 class MetricsResource:
@@ -137,11 +152,12 @@ class MetricsResource:
         resp.data = self.metrics.render()
 
 
-def create_app(config: Config, store: Store, converger=None, metrics: Metrics | None = None) -> falcon.App:
+def create_app(config: Config, store: Store, converger=None, metrics: Metrics | None = None,
+               min_free_disk_bytes: int = MIN_FREE_DISK_BYTES) -> falcon.App:
     metrics = metrics or Metrics(store)
     app = falcon.App()
     notify = converger.notify if converger else (lambda: None)
     app.add_route("/webhook/github", GitHubWebhook(config, store, notify, metrics))
-    app.add_route("/healthz", Health(store, converger))
+    app.add_route("/healthz", Health(store, converger, min_free_disk_bytes))
     app.add_route("/metrics", MetricsResource(metrics))
     return app

@@ -2,7 +2,9 @@
 
 At most one run per PR, at most `concurrency` runs at once, oldest change
 first. A PR whose desired state turns `absent` while its deploy runs gets that
-run cancelled (ansible-runner's cancel callback); the cleanup follows.
+run cancelled (ansible-runner's cancel callback); the cleanup follows. A slot
+that breaks (the store, the runner) is freed at once and its PR tried again
+after a backoff that grows with every failure in a row.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from .approvals import ApprovalVerifier
+from .backoff import Backoff
 from .config import Config
 from .processes import end_runs_under
 from .reconciler import Reconciler
@@ -23,15 +27,27 @@ log = logging.getLogger("preview.shim.converger")
 
 RunFunc = Callable[..., RunResult]
 
+# Seconds before a PR whose slot broke is tried again; doubled on every failure in a row, up to RETRY_MAX.
+RETRY_AFTER = 5.0
+RETRY_MAX = 300.0
+# Run statuses that do not converge the PR: a cancelled deploy is superseded by a newer desired state, and
+# that run applies it. A failed or timed-out run is applied: its comment says why, and a new push runs it again.
+NOT_APPLIED = frozenset({"canceled"})
+
 
 class Converger:
     def __init__(self, config: Config, store: Store, run: RunFunc = run_playbook, metrics=None,
-                 poll_interval: float = 1.0, reconciler=None):
+                 poll_interval: float = 1.0, reconciler=None, retry_after: float = RETRY_AFTER,
+                 clock: Callable[[], float] = time.monotonic, verifier: ApprovalVerifier | None = None):
         self.config = config
         self.store = store
         self.run = run
         self.metrics = metrics
         self.poll_interval = poll_interval
+        self.retry_after = retry_after
+        # PRs whose last slot broke (the store, the runner) wait out a retry time kept here, not in a sleep of
+        # their thread, so that the slot serves other PRs meanwhile. Guarded by self._lock.
+        self._backoff = Backoff(retry_after, RETRY_MAX, clock)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -40,6 +56,8 @@ class Converger:
         self._loop: threading.Thread | None = None
         self._reconciling: threading.Thread | None = None
         self.reconciler = reconciler if reconciler is not None else Reconciler(config, store, self.is_running)
+        self.verifier = verifier if verifier is not None else ApprovalVerifier.from_config(config, store)
+        self._verifying: threading.Thread | None = None
 
     # --- lifecycle --------------------------------------------------------
     def start(self) -> None:
@@ -84,25 +102,40 @@ class Converger:
                     self._expire()
                     self._prune()
                     self._reconcile()
+                self._verify_approvals()
                 self._tick()
             except Exception:
                 log.exception("converger tick failed; retrying")
             self._wake.wait(self.poll_interval)
             self._wake.clear()
 
-    def _reconcile(self) -> None:
-        if self.reconciler is None or (self._reconciling and self._reconciling.is_alive()):
-            return
+    def _background(self, current: threading.Thread | None, name: str,
+                    work: Callable[[], object]) -> threading.Thread:
+        """Run `work` in a thread of its own unless `current` still runs it; wake the loop when it returns
+        something true (PRs with a run to do)."""
+        if current is not None and current.is_alive():
+            return current
 
-        def work():
+        def body():
             try:
-                if self.reconciler.run_once().get("redeploy"):
+                if work():
                     self._wake.set()
             except Exception:
-                log.exception("reconcile failed; next try at the next interval")
+                log.exception("%s failed; next try later", name)
 
-        self._reconciling = threading.Thread(target=work, name="reconcile", daemon=True)
-        self._reconciling.start()
+        thread = threading.Thread(target=body, name=name, daemon=True)
+        thread.start()
+        return thread
+
+    def _reconcile(self) -> None:
+        if self.reconciler is not None:
+            self._reconciling = self._background(self._reconciling, "reconcile",
+                                                 lambda: self.reconciler.run_once().get("redeploy"))
+
+    def _verify_approvals(self) -> None:
+        """Ask GitHub about stored approval labels, off the loop: a slow GitHub delays no run."""
+        if self.verifier is not None and self.verifier.due():
+            self._verifying = self._background(self._verifying, "approvals", self.verifier.run_once)
 
     def _expire(self) -> None:
         for repo, pr in self.store.expire(self.config.ttl_hours * 3600):
@@ -119,19 +152,36 @@ class Converger:
         self._threads = [t for t in self._threads if t.is_alive()]
         with self._lock:
             running = len(self._running)
+            waiting = len(self._backoff)
         if running >= self.config.concurrency:
             return  # a finishing run wakes the loop again
-        # The running PRs are pending too: read just enough rows to fill the free slots.
-        for item in self.store.pending(limit=self.config.concurrency + running):
+        # The running and the backed-off PRs are pending too: read just enough rows to fill the free slots.
+        for item in self.store.pending(limit=self.config.concurrency + running + waiting):
+            key = (item.repo, item.pr)
             with self._lock:
                 if self._stopping.is_set() or len(self._running) >= self.config.concurrency:
                     return
-                if (item.repo, item.pr) in self._running:
+                if key in self._running or not self._backoff.ready(key):
                     continue
-                self._running[(item.repo, item.pr)] = item
+                self._running[key] = item
             thread = threading.Thread(target=self._converge, args=(item,), name=f"run-{item.repo}#{item.pr}")
+            try:
+                thread.start()
+            except Exception:
+                self._release(item, failed=True)
+                raise
             self._threads.append(thread)
-            thread.start()
+
+    def _release(self, item: Pending, failed: bool) -> None:
+        """Free the PR's slot; after a failure, hold the PR back for a while (longer after each in a row)."""
+        key = (item.repo, item.pr)
+        with self._lock:
+            self._running.pop(key, None)
+            if failed:
+                self._backoff.failed(key)
+            else:
+                self._backoff.succeeded(key)
+        self._wake.set()
 
     def _cancel_check(self, item: Pending) -> Callable[[], bool]:
         last = [0.0]
@@ -149,31 +199,42 @@ class Converger:
         return cancelled
 
     def _converge(self, item: Pending) -> None:
-        kind = KINDS[item.state]
-        repo_cfg = self.config.repository(item.repo)
-        run_id = self.store.start_run(item)
-        waited = time.time() - item.changed
-        log.info("run=%d delivery=%s repo=%s pr=%d kind=%s sha=%s generation=%d reason=%s status=started"
-                 " queue_wait=%.2fs", run_id, item.delivery or "-", item.repo, item.pr, kind, item.sha[:12],
-                 item.generation, item.reason or "-", waited)
+        """One slot's whole life: record the run, run it, record the result, free the slot, whatever fails."""
+        kind = KINDS.get(item.state, item.state)
+        run_id = None
+        failed = True
         try:
+            run_id = self.store.start_run(item)
+            waited = time.time() - item.changed
+            log.info("run=%d delivery=%s repo=%s pr=%d kind=%s sha=%s generation=%d reason=%s status=started"
+                     " queue_wait=%.2fs", run_id, item.delivery or "-", item.repo, item.pr, kind, item.sha[:12],
+                     item.generation, item.reason or "-", waited)
+            repo_cfg = self.config.repository(item.repo)
             if repo_cfg is None:
                 result = RunResult("error", None, f"repository {item.repo} is no longer configured", 0.0)
             else:
                 result = self.run(self.config, kind, repo_cfg, item.pr, item.sha, run_id,
-                                  self._cancel_check(item), reason=item.reason)
-            # A cancelled deploy is superseded by a newer desired state: that run applies it.
-            applied = result.status != "canceled"
-            self.store.finish_run(run_id, item, result.status, result.rc, result.message, applied=applied)
+                                  self._cancel_check(item), reason=item.reason, fork=item.fork)
+            self.store.finish_run(run_id, item, result.status, result.rc, result.message,
+                                  applied=result.status not in NOT_APPLIED)
+            failed = False
             log.info("run=%d delivery=%s repo=%s pr=%d kind=%s status=%s rc=%s duration=%.2fs", run_id,
                      item.delivery or "-", item.repo, item.pr, kind, result.status, result.rc, result.duration)
             if self.metrics:
                 self.metrics.observe_run(kind, result.status, result.duration, waited)
         except Exception:
-            log.exception("run=%d repo=%s pr=%d kind=%s status=error", run_id, item.repo, item.pr, kind)
-            self.store.finish_run(run_id, item, "error", None, "internal error", applied=False)
-            time.sleep(5)  # back off before the loop retries it
+            log.exception("run=%s repo=%s pr=%d kind=%s generation=%d status=error%s",
+                          run_id if run_id is not None else "-", item.repo, item.pr, kind, item.generation,
+                          " outcome=retry_later" if failed else "")
+            if failed and run_id is not None:
+                self._close_broken_run(run_id, item)
         finally:
-            with self._lock:
-                self._running.pop((item.repo, item.pr), None)
-            self._wake.set()
+            self._release(item, failed)
+
+    def _close_broken_run(self, run_id: int, item: Pending) -> None:
+        """Mark a run that broke as an error, leaving its generation pending; the store may be what broke."""
+        try:
+            self.store.finish_run(run_id, item, "error", None, "internal error", applied=False)
+        except Exception:
+            log.exception("run=%d repo=%s pr=%d: could not record the error (the run stays 'running' until"
+                          " the shim restarts)", run_id, item.repo, item.pr)

@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$")
+# A GitHub user login; the sender's ends up in a GitHub API path, so nothing else is taken.
+LOGIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})", re.ASCII)
+
+# The PR number becomes a port lease index and an SQLite integer; GitHub's numbers are far below this.
+PR_NUMBER_MAX = 10**9
 
 HANDLED_ACTIONS = {"opened", "reopened", "synchronize", "closed", "labeled", "unlabeled"}
 
@@ -32,6 +37,7 @@ class PrEvent:
     author: str = ""
     labels: frozenset[str] = field(default_factory=frozenset)
     label: str = ""  # the label added or removed by a labeled/unlabeled event
+    sender: str = ""  # the login that caused the event ('' when it is not a user login, e.g. an app)
 
     @property
     def closed(self) -> bool:
@@ -64,11 +70,11 @@ def parse_pull_request(payload) -> PrEvent | None:
     number = _get(payload, "number")
     sha = _get(payload, "pull_request", "head", "sha")
     updated_at = _get(payload, "pull_request", "updated_at")
-    if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
-        raise PayloadError("number must be a positive integer")
-    if not isinstance(sha, str) or not SHA_RE.match(sha):
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 < number <= PR_NUMBER_MAX:
+        raise PayloadError(f"number must be a positive integer up to {PR_NUMBER_MAX}")
+    if not isinstance(sha, str) or not SHA_RE.fullmatch(sha):
         raise PayloadError("pull_request.head.sha must be 40 lowercase hex characters")
-    if not isinstance(updated_at, str) or not TIMESTAMP_RE.match(updated_at):
+    if not isinstance(updated_at, str) or not TIMESTAMP_RE.fullmatch(updated_at):
         raise PayloadError("pull_request.updated_at must be an ISO 8601 UTC timestamp")
 
     head_repo = _get(payload, "pull_request", "head").get("repo")
@@ -88,5 +94,8 @@ def parse_pull_request(payload) -> PrEvent | None:
     label = ""
     if action in ("labeled", "unlabeled"):
         label = _str(_get(payload, "label", "name"), "label.name")
+    sender = payload.get("sender")
+    sender = sender.get("login") if isinstance(sender, dict) else None
     return PrEvent(action=action, repo=repo, pr=number, sha=sha, updated_at=updated_at, is_fork=is_fork,
-                   author=author if isinstance(author, str) else "", labels=labels, label=label)
+                   author=author if isinstance(author, str) else "", labels=labels, label=label,
+                   sender=sender if isinstance(sender, str) and LOGIN_RE.fullmatch(sender) else "")

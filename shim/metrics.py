@@ -24,7 +24,8 @@ class Metrics:
             "preview_queue_wait_seconds", "Time from the desired-state change to the run's start",
             registry=self.registry, buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300),
         )
-        self.pending = Gauge("preview_pending_prs", "PRs whose desired state is not applied yet",
+        self.pending = Gauge("preview_pending_prs",
+                             "PRs with work left: a desired state not applied yet, or an approval to confirm",
                              registry=self.registry)
         if store is not None:
             self.pending.set_function(store.pending_count)

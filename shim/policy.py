@@ -2,8 +2,12 @@
 
 Fork PRs run code nobody on the team wrote. By default they are held until a
 maintainer adds the approval label, and that approval holds for the head SHA
-it was given on; a new push needs a new approval. Authors in the trusted list
-skip the gate. An optional label filter deploys only labelled PRs. The pin
+it was given on; a new push needs a new approval. A label is only a *claim*
+until GitHub confirms that its sender may write to the repository (the
+converger asks, off the request thread), and it only counts for the commit the
+hold comment named: whoever added it saw that one. Authors in the trusted list
+skip the gate. With forks denied, a fork PR is told so once; its later pushes
+change nothing. An optional label filter deploys only labelled PRs. The pin
 label exempts a preview from the idle TTL.
 """
 
@@ -27,26 +31,47 @@ class Policy:
 class Decision:
     state: str  # present | absent | held
     sha: str
-    approved_sha: str
+    approved_sha: str  # an approval GitHub confirmed
     pinned: bool
     reason: str  # a code: deploy, closed, unlabeled, fork-needs-approval, fork-denied
+    claim_sha: str = ""  # an approval label not confirmed yet: the commit it is for,
+    claim_by: str = ""  # and the login that added it
+    fork: bool = False  # the head is a fork's: the server's compose_allow is never lifted for it
 
 
-def decide(event: PrEvent, policy: Policy, approved_sha: str = "") -> Decision:
-    """The PR's wanted state after `event`; `approved_sha` is the approval recorded so far."""
+APPROVAL_COLUMNS = ("approved_sha", "held_sha", "claim_sha", "claim_by")
+
+
+def approval_of(row: dict | None) -> dict[str, str]:
+    """What a PR's desired row knows of its approval, as keyword arguments of `decide`."""
+    return {key: row[key] for key in APPROVAL_COLUMNS} if row else {}
+
+
+def decide(event: PrEvent, policy: Policy, approved_sha: str = "", held_sha: str = "", claim_sha: str = "",
+           claim_by: str = "") -> Decision:
+    """The PR's wanted state after `event`.
+
+    `approved_sha` is the confirmed approval so far, `held_sha` the commit the last hold comment named, and
+    `claim_sha` / `claim_by` an approval label that waits for GitHub's word on its sender.
+    """
     labels = set(event.labels)
     if event.action == "labeled":
         labels.add(event.label)
     elif event.action == "unlabeled":
         labels.discard(event.label)
     if event.action == "labeled" and event.label == policy.approve_label:
-        approved_sha = event.sha
+        # A label on a commit the hold comment did not show its sender approves nothing.
+        claim_sha, claim_by = (event.sha, event.sender) if event.sender and event.sha == held_sha else ("", "")
     elif event.action == "unlabeled" and event.label == policy.approve_label:
-        approved_sha = ""
+        approved_sha, claim_sha, claim_by = "", "", ""
     pinned = bool(policy.pin_label) and policy.pin_label in labels
 
     def result(state: str, reason: str) -> Decision:
-        return Decision(state=state, sha=event.sha, approved_sha=approved_sha, pinned=pinned, reason=reason)
+        # A claim matters only to a PR that waits for an approval; for any other, GitHub need not be asked.
+        waits = reason == "fork-needs-approval"
+        return Decision(state=state, sha=event.sha, approved_sha=approved_sha, pinned=pinned, reason=reason,
+                        claim_sha=claim_sha if waits else "", claim_by=claim_by if waits else "",
+                        fork=event.is_fork)
 
     if event.closed:
         return result("absent", "closed")
@@ -58,3 +83,33 @@ def decide(event: PrEvent, policy: Policy, approved_sha: str = "") -> Decision:
         if policy.forks == "label" and approved_sha != event.sha:
             return result("held", "fork-needs-approval")
     return result("present", "deploy")
+
+
+def same_wanted_state(current: dict, decision: Decision) -> bool:
+    """True when `decision` wants nothing that the PR's current desired row (state, sha, reason) does not.
+
+    A denied fork PR's comment names no commit, so a push to it has nothing new to say: one hold run per
+    denial, not one per push.
+    """
+    if current["state"] != decision.state:
+        return False
+    if decision.state == "absent":
+        return True
+    if decision.state == "held" and decision.reason == current["reason"] == "fork-denied":
+        return True
+    return current["sha"] == decision.sha
+
+
+def approval_settled(current: dict, allowed: bool) -> Decision:
+    """The PR's wanted state once GitHub said whether the sender of its approval claim may approve.
+
+    Either way the claim is gone. Confirmed, it becomes the approval, and a PR held for want of exactly
+    that approval is deployed at the commit the claim names; refused, the PR stays as it is.
+    """
+    claim = current["claim_sha"]
+    approved = claim if allowed else current["approved_sha"]
+    waited_for_it = (current["state"] == "held" and current["reason"] == "fork-needs-approval"
+                     and current["sha"] == claim)
+    state, reason = ("present", "deploy") if allowed and waited_for_it else (current["state"], current["reason"])
+    return Decision(state=state, sha=current["sha"], approved_sha=approved, pinned=bool(current["pinned"]),
+                    reason=reason, fork=bool(current.get("fork")))

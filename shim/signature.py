@@ -14,6 +14,7 @@ def sign(secret: str, body: bytes) -> str:
 
 def verify(secret: str, body: bytes, header: str | None) -> bool:
     """True when `header` is GitHub's signature of `body`; compared in constant time."""
-    if not header or not header.startswith(PREFIX):
+    # compare_digest takes ASCII str only; anything else cannot be a hex digest anyway.
+    if not header or not header.isascii() or not header.startswith(PREFIX):
         return False
     return hmac.compare_digest(sign(secret, body), header.strip())

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .policy import Decision
+from .policy import Decision, approval_settled, same_wanted_state
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS desired (
     reason TEXT NOT NULL DEFAULT '',
     activity REAL NOT NULL DEFAULT 0,
     delivery TEXT NOT NULL DEFAULT '',
+    held_sha TEXT NOT NULL DEFAULT '',
+    claim_sha TEXT NOT NULL DEFAULT '',
+    claim_by TEXT NOT NULL DEFAULT '',
+    fork INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (repo, pr)
 );
 CREATE INDEX IF NOT EXISTS desired_pending ON desired (changed) WHERE generation > applied_generation;
@@ -59,6 +63,13 @@ CREATE TABLE IF NOT EXISTS runs (
     finished REAL,
     message TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS pr_high_water (
+    repo TEXT NOT NULL,
+    pr INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (repo, pr)
+);
+CREATE TABLE IF NOT EXISTS healthcheck (x INTEGER);
 CREATE TABLE IF NOT EXISTS redelivery (
     repo TEXT NOT NULL,
     guid TEXT NOT NULL DEFAULT '',
@@ -67,6 +78,9 @@ CREATE TABLE IF NOT EXISTS redelivery (
     PRIMARY KEY (repo, guid)
 );
 """
+
+# /healthz answers 503 when the state file's filesystem has less free space than this.
+MIN_FREE_DISK_BYTES = 100 * 1024 * 1024
 
 # How long a redelivery request is remembered: longer than GitHub keeps deliveries (3 days, 7 on GHES).
 REDELIVERY_MEMORY = 8 * 24 * 3600
@@ -98,20 +112,23 @@ class Pending:
     changed: float
     reason: str = ""
     delivery: str = ""  # the GUID of the delivery that set this desired state ('' for TTL, reconcile)
+    fork: bool = False  # the PR's head is a fork's
 
 
 class Store:
     """One connection, guarded by a lock: writes are short and SQLite serialises them anyway."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, busy_timeout: float = 30.0):
         os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o750, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA busy_timeout=30000")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        # A delivery answered 2xx is never sent again: its commit must reach the disk before the answer
+        # (NORMAL in WAL mode can lose the last commits on a power loss).
+        self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.executescript(SCHEMA)
         self._add_missing_columns()
 
@@ -126,13 +143,16 @@ class Store:
     @contextmanager
     def transaction(self):
         with self._lock:
+            # A BEGIN that fails (database locked, disk error) opened nothing: its error is the one to raise.
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                # A failed COMMIT may leave the transaction open; every later BEGIN would fail on it.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
 
     def query(self, sql: str, params=()) -> list[dict]:
         with self._lock:
@@ -161,8 +181,11 @@ class Store:
             if decide is not None:
                 row = conn.execute("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, pr)).fetchone()
                 row = dict(row) if row else None
-                if row is not None and pr_updated_at < row["pr_updated_at"]:
-                    outcome, generation = "stale", row["generation"]
+                # Several events of one PR can share its updated_at (labeled, then synchronize): only strictly
+                # older is stale. A pruned PR keeps its mark, so a replayed old body cannot bring it back.
+                newest = row["pr_updated_at"] if row else self._high_water(conn, repo, pr)
+                if pr_updated_at < newest:
+                    outcome, generation = "stale", row["generation"] if row else 0
                 else:
                     outcome, generation = self._move(conn, repo, pr, row, decide(row), pr_updated_at, now, guid)
             conn.execute(
@@ -173,6 +196,12 @@ class Store:
         return outcome, generation
 
     @staticmethod
+    def _high_water(conn, repo: str, pr: int) -> str:
+        """The newest updated_at seen of a PR whose desired row was pruned ('' if none)."""
+        mark = conn.execute("SELECT updated_at FROM pr_high_water WHERE repo=? AND pr=?", (repo, pr)).fetchone()
+        return mark["updated_at"] if mark else ""
+
+    @staticmethod
     def _move(conn, repo, pr, row, decision: Decision, pr_updated_at: str, now: float,
               guid: str) -> tuple[str, int]:
         if row is None:
@@ -180,18 +209,25 @@ class Store:
                 return "ignored", 0  # nothing was ever deployed for it
             conn.execute(
                 "INSERT INTO desired (repo, pr, state, sha, pr_updated_at, generation, changed, approved_sha,"
-                " pinned, reason, activity, delivery) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+                " pinned, reason, activity, delivery, claim_sha, claim_by, fork)"
+                " VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (repo, pr, decision.state, decision.sha, pr_updated_at, now, decision.approved_sha,
-                 int(decision.pinned), decision.reason, now, guid),
+                 int(decision.pinned), decision.reason, now, guid, decision.claim_sha, decision.claim_by,
+                 int(decision.fork)),
             )
             return "accepted", 1
-        same = row["state"] == decision.state and (decision.state == "absent" or row["sha"] == decision.sha)
+        same = same_wanted_state(row, decision)
         conn.execute(
-            "UPDATE desired SET pr_updated_at=?, approved_sha=?, pinned=? WHERE repo=? AND pr=?",
-            (pr_updated_at, decision.approved_sha, int(decision.pinned), repo, pr),
+            "UPDATE desired SET pr_updated_at=?, approved_sha=?, pinned=?, claim_sha=?, claim_by=?, fork=?"
+            " WHERE repo=? AND pr=?",
+            (pr_updated_at, decision.approved_sha, int(decision.pinned), decision.claim_sha, decision.claim_by,
+             int(decision.fork), repo, pr),
         )
         if same:
-            return "unchanged", row["generation"]
+            # A new approval claim is work for the converger (asking GitHub), though no run is due yet.
+            claimed = decision.claim_sha and (decision.claim_sha, decision.claim_by) != (row["claim_sha"],
+                                                                                         row["claim_by"])
+            return ("accepted" if claimed else "unchanged"), row["generation"]
         generation = row["generation"] + 1
         conn.execute(
             "UPDATE desired SET state=?, sha=?, generation=?, changed=?, reason=?, activity=?, delivery=?"
@@ -227,15 +263,19 @@ class Store:
         """
         now = time.time() if now is None else now
         cutoff = now - keep_seconds
+        gone = "state = 'absent' AND generation = applied_generation AND changed < ?"
         with self.transaction() as conn:
+            # The only trace a pruned PR keeps: its newest updated_at, which keeps replayed old events stale.
+            conn.execute(
+                f"INSERT INTO pr_high_water (repo, pr, updated_at) SELECT repo, pr, pr_updated_at FROM desired"
+                f" WHERE {gone} ON CONFLICT (repo, pr) DO UPDATE SET updated_at=MAX(updated_at, excluded.updated_at)",
+                (cutoff,),
+            )
             counts = {
                 "deliveries": conn.execute("DELETE FROM deliveries WHERE received < ?", (cutoff,)).rowcount,
                 "runs": conn.execute("DELETE FROM runs WHERE finished IS NOT NULL AND finished < ?",
                                      (cutoff,)).rowcount,
-                "desired": conn.execute(
-                    "DELETE FROM desired WHERE state = 'absent' AND generation = applied_generation AND changed < ?",
-                    (cutoff,),
-                ).rowcount,
+                "desired": conn.execute(f"DELETE FROM desired WHERE {gone}", (cutoff,)).rowcount,
             }
         return counts
 
@@ -243,14 +283,16 @@ class Store:
     def pending(self, limit: int | None = None) -> list[Pending]:
         """PRs whose desired generation is ahead of the applied one, oldest change first."""
         rows = self.query(
-            "SELECT repo, pr, state, sha, generation, changed, reason, delivery FROM desired"
+            "SELECT repo, pr, state, sha, generation, changed, reason, delivery, fork FROM desired"
             " WHERE generation > applied_generation ORDER BY changed LIMIT ?",
             (-1 if limit is None else limit,),
         )
-        return [Pending(**row) for row in rows]
+        return [Pending(**dict(row, fork=bool(row["fork"]))) for row in rows]
 
     def pending_count(self) -> int:
-        return self.query("SELECT COUNT(*) AS n FROM desired WHERE generation > applied_generation")[0]["n"]
+        """PRs with work left: a run due, or an approval label GitHub has not vouched for yet."""
+        return self.query("SELECT COUNT(*) AS n FROM desired WHERE generation > applied_generation"
+                          " OR claim_sha != ''")[0]["n"]
 
     def desired(self, repo: str, pr: int) -> dict | None:
         rows = self.query("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, pr))
@@ -279,6 +321,29 @@ class Store:
                     "UPDATE desired SET applied_generation=MAX(applied_generation, ?) WHERE repo=? AND pr=?",
                     (item.generation, item.repo, item.pr),
                 )
+            if applied and item.state == "held" and status == "successful":
+                # The commit the hold comment now names: the only one an approval label can be for.
+                conn.execute("UPDATE desired SET held_sha=? WHERE repo=? AND pr=?", (item.sha, item.repo, item.pr))
+
+    # --- approvals ----------------------------------------------------------
+    def approval_claims(self) -> list[dict]:
+        """Approval labels whose sender GitHub has not vouched for yet: repo, pr, claim_sha, claim_by."""
+        return self.query("SELECT repo, pr, claim_sha, claim_by FROM desired WHERE claim_sha != '' ORDER BY changed")
+
+    def settle_approval(self, repo: str, pr: int, sha: str, login: str, allowed: bool) -> str:
+        """Turn the claim (`sha`, `login`) into an approval, or drop it; returns what became of the PR.
+
+        `superseded` when the PR's claim is no longer this one (a newer event changed it meanwhile),
+        `accepted` when the PR's wanted state moved (it deploys now), else `unchanged`.
+        """
+        with self.transaction() as conn:
+            row = conn.execute("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, pr)).fetchone()
+            if row is None or (row["claim_sha"], row["claim_by"]) != (sha, login):
+                return "superseded"
+            row = dict(row)
+            outcome, _ = self._move(conn, repo, pr, row, approval_settled(row, allowed), row["pr_updated_at"],
+                                    time.time(), "")
+            return outcome
 
     def interrupt_stale_runs(self) -> int:
         """At start: runs still marked running were cut short by a crash; they stay pending."""
@@ -324,12 +389,23 @@ class Store:
         return self.query("SELECT repo, guid, delivery_id, at FROM redelivery WHERE guid != '' ORDER BY at, rowid")
 
     def writable(self) -> bool:
+        """True when a row can really be written and committed (and is removed again in the same commit)."""
         try:
             with self.transaction() as conn:
-                conn.execute("CREATE TABLE IF NOT EXISTS healthcheck (x INTEGER)")
+                conn.execute("INSERT INTO healthcheck (x) VALUES (1)")
+                conn.execute("DELETE FROM healthcheck")
             return True
         except sqlite3.Error:
             return False
+
+    def disk_free_bytes(self) -> int:
+        """Free space, for an unprivileged writer, on the filesystem that holds the state file (0 when that
+        cannot be read: the health check then fails, as it should)."""
+        try:
+            stats = os.statvfs(os.path.dirname(os.path.abspath(self.path)))
+        except OSError:
+            return 0
+        return stats.f_bavail * stats.f_frsize
 
     def close(self) -> None:
         with self._lock:

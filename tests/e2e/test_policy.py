@@ -44,7 +44,17 @@ def test_fork_pr_waits_for_approval_of_each_sha(tmp_path, nginx, github):
         assert first[:7] in comment["body"]
         assert project_resources(project)["containers"] == [] and db_rows(db, "deployments", REPO, pr) == []
 
+        # A label from someone who may only triage approves nothing; from a writer, it approves that SHA.
+        github.set_role(REPO, "triager", "triage")
+        github.set_role(REPO, "maintainer", "write")
         approve = fork_payload("labeled", pr, first, "2026-12-01T10:01:00Z", ["preview-approved"], "preview-approved")
+        approve["sender"]["login"] = "triager"
+        assert send(shim.webhook_url, SECRET, approve).status_code == 202
+        shim.wait_idle()
+        assert project_resources(project)["containers"] == []
+        assert "waiting for approval" in github.comments(REPO, pr)[0]["body"]
+        approve = fork_payload("labeled", pr, first, "2026-12-01T10:01:30Z", ["preview-approved"], "preview-approved")
+        approve["sender"]["login"] = "maintainer"
         assert send(shim.webhook_url, SECRET, approve).status_code == 202
         shim.wait_idle()
         assert "fork commit one" in requests.get(f"{nginx.base_url}/{label}/", timeout=5).text

@@ -14,6 +14,8 @@ GitHub's documented contract, taken from the OpenAPI subset in
   ``status``, cursor pagination through the ``link`` header) and ``POST
   /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}/attempts`` (202 at once; the redelivery is
   sent from a thread, with the original body and ``X-GitHub-Delivery``, and recorded with ``redelivery: true``);
+* a collaborator's permission: ``GET /repos/{owner}/{repo}/collaborators/{username}/permission``, from the
+  roles given with ``set_role(repo, login, role)``; a login without a role answers 404;
 * ``GET /rate_limit``;
 * ``GET /repos/{owner}/{repo}``: a minimal repository object with ``permissions``. This operation is not in
   the OpenAPI subset; it is whitelisted explicitly (see ``EXTRA_OPERATIONS``) so clients can check access.
@@ -116,8 +118,13 @@ ACCEPTED_SCOPES: dict[str, frozenset[str] | None] = {
     "repos/list-webhook-deliveries": _READ_HOOK_SCOPES,
     "repos/redeliver-webhook-delivery": _WRITE_HOOK_SCOPES,
     "repos/get": _REPO_SCOPES,
+    "repos/get-collaborator-permission-level": _REPO_SCOPES,
     "rate-limit/get": None,
 }
+
+# A collaborator's role (`role_name`) and the legacy base permission GitHub reports for it (`permission`):
+# maintain counts as write, triage as read.
+ROLE_PERMISSIONS = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read"}
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -316,6 +323,7 @@ class GitHubStandIn:
         self._delivery_ids = itertools.count(70000000001)
         self._senders: list[threading.Thread] = []
         self._buckets: dict[str, _Bucket] = {}
+        self._roles: dict[tuple[str, str], str] = {}
         self._routes = self._compile_routes()
         self._handlers = self._handler_table()
         self._server: ThreadingHTTPServer | None = None
@@ -412,6 +420,17 @@ class GitHubStandIn:
             comment = self._new_comment(self._repo(repo)["full_name"], number, body, login or self.login)
             comment["author_association"] = author_association
             return self._comment_view(comment)
+
+    def set_role(self, repo: str, login: str, role: str | None) -> None:
+        """Give `login` a role on `repo` (admin, maintain, write, triage, read), or take it away with None."""
+        if role is not None and role not in ROLE_PERMISSIONS:
+            raise ValueError(f"roles are {', '.join(ROLE_PERMISSIONS)}, not {role!r}")
+        with self._lock:
+            key = (self._repo(repo)["full_name"].lower(), login.lower())
+            if role is None:
+                self._roles.pop(key, None)
+            else:
+                self._roles[key] = role
 
     def add_hook(
         self,
@@ -579,6 +598,7 @@ class GitHubStandIn:
             "repos/list-webhook-deliveries": self._list_deliveries,
             "repos/redeliver-webhook-delivery": self._redeliver,
             "repos/get": self._get_repo,
+            "repos/get-collaborator-permission-level": self._get_collaborator_permission,
             "rate-limit/get": self._get_rate_limit,
         }
 
@@ -1234,6 +1254,24 @@ class GitHubStandIn:
                 "permissions": {"admin": True, "maintain": True, "push": True, "triage": True, "pull": True},
             },
         )
+
+    def _get_collaborator_permission(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        repo = self._repo_or_404(operation)
+        login = operation.params["username"]
+        role = self._roles.get((repo["full_name"].lower(), login.lower())) if repo is not None else None
+        if role is None:
+            return self._not_found(operation)
+        permission = ROLE_PERMISSIONS[role]
+        user = self._user_view(login)
+        user["role_name"] = role
+        user["permissions"] = {
+            "admin": role == "admin",
+            "maintain": role in ("admin", "maintain"),
+            "push": permission in ("admin", "write"),
+            "triage": role != "read",
+            "pull": True,
+        }
+        return Reply(200, {"permission": permission, "role_name": role, "user": user})
 
     def _get_rate_limit(self, operation: _Operation, request: RecordedRequest) -> Reply:
         bucket = self._bucket(_bearer(request.headers.get("authorization", "")))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shim.events import PayloadError, parse_pull_request
+from shim.events import PR_NUMBER_MAX, PayloadError, parse_pull_request
 from tests.support.webhooks import load_payload
 
 SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
@@ -57,8 +57,12 @@ def _broken(path, value):
         (("number",), "2", "number"),
         (("number",), True, "number"),
         (("number",), -3, "number"),
+        (("number",), PR_NUMBER_MAX + 1, "number"),
+        (("number",), 2**63, "number"),
         (("pull_request", "head", "sha"), "{{ lookup('pipe','id') }}", "head.sha"),
         (("pull_request", "head", "sha"), SHA.upper(), "head.sha"),
+        (("pull_request", "head", "sha"), SHA + "\n", "head.sha"),
+        (("pull_request", "updated_at"), "2026-01-01T00:00:00Z\n", "updated_at"),
         (("pull_request", "head"), KeyError, "pull_request.head"),
         (("repository",), KeyError, "repository"),
         (("pull_request", "updated_at"), "yesterday", "updated_at"),
@@ -73,3 +77,18 @@ def test_wrong_shape_is_rejected_with_the_field(path, value, match):
 def test_not_an_object():
     with pytest.raises(PayloadError):
         parse_pull_request([1, 2])
+
+
+def test_the_largest_pr_number_is_taken():
+    payload = load_payload("pull_request.opened.octokit")
+    payload["number"] = PR_NUMBER_MAX
+    assert parse_pull_request(payload).pr == PR_NUMBER_MAX
+
+
+@pytest.mark.parametrize(("login", "sender"), [("Codertocat", "Codertocat"), ("octo-cat-1", "octo-cat-1"),
+                                               ("dependabot[bot]", ""), ("../../admin", ""), ("x" * 40, ""),
+                                               (None, "")])
+def test_the_sender_is_a_login_or_nothing(login, sender):
+    payload = load_payload("pull_request.labeled.octokit")
+    payload["sender"]["login"] = login
+    assert parse_pull_request(payload).sender == sender

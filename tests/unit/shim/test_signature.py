@@ -33,3 +33,7 @@ def test_body_is_compared_as_raw_bytes():
     body = '{"title": "caf\u00e9"}'.encode()
     assert verify(secret, body, sign(secret, body))
     assert not verify(secret, body.replace(b" ", b""), sign(secret, body))
+
+
+def test_a_header_that_is_not_ascii_fails_instead_of_raising():
+    assert not verify("It's a Secret to Everybody", b"Hello, World!", "sha256=\u00e9" + "0" * 63)

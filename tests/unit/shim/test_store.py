@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from shim.policy import Decision
 from shim.store import Store
+from tests.unit.shim.seams import accept
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40
 
@@ -15,11 +15,6 @@ def store(tmp_path):
     s = Store(str(tmp_path / "state.db"))
     yield s
     s.close()
-
-
-def accept(store, guid, state, sha, at, pr=1, pinned=False):
-    decision = Decision(state=state, sha=sha, approved_sha="", pinned=pinned, reason="deploy")
-    return store.accept(guid, "pull_request", "x", "o/r", pr, lambda row: decision, at)
 
 
 def test_redelivered_guid_is_a_duplicate(store):
@@ -170,3 +165,101 @@ def test_history_days_outlives_githubs_redelivery_window(tmp_path, extra, days, 
             config_mod.load(str(path), environ={})
     else:
         assert config_mod.load(str(path), environ={}).history_days == days
+
+
+def test_the_intake_commits_to_the_disk_before_it_answers(store):
+    assert store.query("PRAGMA synchronous") == [{"synchronous": 2}]  # FULL
+
+
+def test_the_health_probe_commits_a_real_write(store):
+    import sqlite3
+
+    other = sqlite3.connect(store.path)
+    version = other.execute("PRAGMA data_version").fetchone()[0]
+    assert store.writable()
+    # data_version moves for this connection only when another one committed a change to the file.
+    assert other.execute("PRAGMA data_version").fetchone()[0] != version
+    assert store.query("SELECT COUNT(*) AS n FROM healthcheck") == [{"n": 0}]
+    other.close()
+
+
+def test_disk_free_is_the_state_files_filesystem(store):
+    import os
+
+    stats = os.statvfs(os.path.dirname(store.path))
+    assert abs(store.disk_free_bytes() - stats.f_bavail * stats.f_frsize) < 64 * 1024 * 1024
+
+
+def test_a_locked_database_raises_its_own_error_and_the_store_stays_usable(tmp_path):
+    import sqlite3
+
+    store = Store(str(tmp_path / "state.db"), busy_timeout=0.05)
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        accept(store, "g1", "present", A, "2026-01-01T00:00:00Z")
+    assert not store.writable()
+    other.execute("ROLLBACK")
+    assert accept(store, "g1", "present", A, "2026-01-01T00:00:00Z") == ("accepted", 1)
+    assert store.writable()
+    other.close()
+    store.close()
+
+
+def test_a_failed_commit_is_rolled_back_and_the_store_stays_usable(store):
+    import sqlite3
+
+    # A deferred foreign key is checked at COMMIT: the one failure SQLite defers to it on demand.
+    store.query("PRAGMA foreign_keys=ON")
+    store.query("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    store.query("CREATE TABLE child (parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"), store.transaction() as conn:
+        conn.execute("INSERT INTO child VALUES (1)")
+    assert store.query("SELECT COUNT(*) AS n FROM child") == [{"n": 0}]
+    assert accept(store, "g1", "present", A, "2026-01-01T00:00:00Z") == ("accepted", 1)
+
+
+def test_events_that_share_updated_at_are_all_taken(store):
+    assert accept(store, "labeled", "present", A, "2026-01-01T00:00:00Z") == ("accepted", 1)
+    assert accept(store, "synchronize", "present", B, "2026-01-01T00:00:00Z") == ("accepted", 2)
+
+
+def converge(store):
+    for item in store.pending():
+        store.finish_run(store.start_run(item), item, "successful", 0)
+
+
+def test_a_pruned_pr_keeps_its_mark_and_old_events_stay_stale(store):
+    day = 86400
+    accept(store, "open", "present", A, "2026-01-01T00:00:00Z")
+    converge(store)
+    accept(store, "close", "absent", A, "2026-01-02T00:00:00Z")
+    converge(store)
+    assert store.prune(30 * day, now=time.time() + 31 * day)["desired"] == 1
+    assert store.desired("o/r", 1) is None
+    assert accept(store, "replayed-open", "present", A, "2026-01-01T00:00:00Z") == ("stale", 0)
+    assert store.pending() == [] and store.desired("o/r", 1) is None
+    # A newer event (the PR reopened) starts it afresh, as before.
+    assert accept(store, "reopen", "present", B, "2026-03-01T00:00:00Z") == ("accepted", 1)
+
+
+def test_a_denied_fork_pr_is_told_once_not_on_every_push(store):
+    from shim.events import PrEvent
+    from shim.policy import Policy, decide
+
+    policy = Policy(forks="deny")
+
+    def push(guid, sha, at):
+        event = PrEvent(action="synchronize", repo="o/r", pr=1, sha=sha, updated_at=at, is_fork=True,
+                        author="stranger")
+        return store.accept(guid, "pull_request", "synchronize", "o/r", 1,
+                            lambda row: decide(event, policy, row["approved_sha"] if row else ""), at)
+
+    assert push("g1", A, "2026-01-01T00:00:00Z") == ("accepted", 1)
+    [hold] = store.pending()
+    assert (hold.state, hold.reason) == ("held", "fork-denied")
+    converge(store)
+    assert push("g2", B, "2026-01-01T00:01:00Z") == ("unchanged", 1)
+    assert push("g3", C, "2026-01-01T00:02:00Z") == ("unchanged", 1)
+    assert store.pending() == []
+    assert store.query("SELECT kind FROM runs") == [{"kind": "hold"}]

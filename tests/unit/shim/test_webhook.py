@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 
 import falcon.testing
 import pytest
@@ -98,12 +100,19 @@ def test_fork_pr_is_held_until_approved(env):
     payload["pull_request"]["head"]["repo"]["full_name"] = "stranger/hello"
     assert post(client, payload).status_code == 202
     assert store.desired("octo/hello", 5)["state"] == "held"
+    [hold] = store.pending()
+    store.finish_run(store.start_run(hold), hold, "successful", 0)  # the hold comment names SHA
     payload["action"] = "labeled"
     payload["label"] = {"name": "preview-approved"}
     payload["pull_request"]["updated_at"] = "2026-12-01T10:02:00Z"
-    assert post(client, payload).status_code == 202
+    assert post(client, payload).status_code == 202  # a claim: held until GitHub vouches for the sender
+    row = store.desired("octo/hello", 5)
+    assert (row["state"], row["claim_sha"], row["claim_by"]) == ("held", SHA, payload["sender"]["login"])
+    assert store.settle_approval("octo/hello", 5, SHA, payload["sender"]["login"], allowed=True) == "accepted"
     row = store.desired("octo/hello", 5)
     assert (row["state"], row["approved_sha"]) == ("present", SHA)
+    [deploy] = store.pending()
+    assert deploy.state == "present" and deploy.fork  # its run gets no compose_allow of the server's
 
 
 def test_ping_is_answered(env):
@@ -165,7 +174,74 @@ def test_healthz_and_metrics(env):
     post(client, opened())
     health = client.simulate_get("/healthz")
     assert health.status_code == 200
-    assert health.json == {"database_writable": True, "worker_alive": True, "queue_depth": 1, "running": 0}
+    body = dict(health.json)
+    assert body.pop("disk_free_bytes") > 0
+    assert body == {"database_writable": True, "worker_alive": True, "queue_depth": 1, "running": 0}
     metrics = client.simulate_get("/metrics").text
     assert 'preview_deliveries_total{outcome="accepted"} 1.0' in metrics
     assert "preview_pending_prs 1.0" in metrics
+
+
+def test_healthz_answers_503_when_the_disk_is_nearly_full(tmp_path):
+    config = Config(webhook_secret=SECRET, repositories={})
+    store = Store(str(tmp_path / "state.db"))
+    free = store.disk_free_bytes()
+    client = falcon.testing.TestClient(create_app(config, store, Notified(), min_free_disk_bytes=free * 2))
+    health = client.simulate_get("/healthz")
+    assert health.status_code == 503
+    assert health.json["database_writable"] is True and health.json["disk_free_bytes"] > 0
+    store.close()
+
+
+def test_a_signature_header_that_is_not_ascii_is_refused(env):
+    client, store, worker = env
+    resp = post(client, opened(), headers={"X-Hub-Signature-256": "sha256=\u00e9" + "0" * 63})
+    assert resp.status_code == 401 and resp.json["title"] == "Invalid signature"
+    assert deliveries(store) == [] and worker.count == 0
+
+
+@pytest.mark.parametrize("bad_id", ["d-1\nINJECTED outcome=accepted", "INJECTED" * 1250, "d\u00e9-1"])
+@pytest.mark.parametrize("kwargs", [{"secret": "not-the-secret-at-all"}, {"body": b"x" * (64 * 1024 + 1)}, {}])
+def test_a_bad_delivery_id_never_reaches_the_log(env, caplog, bad_id, kwargs):
+    client, store = env[0], env[1]
+    with caplog.at_level(logging.INFO, logger="preview.shim.webhook"):
+        resp = post(client, opened(), delivery=bad_id, **kwargs)
+    assert resp.status_code in (400, 401, 413)
+    assert caplog.records and "INJECTED" not in caplog.text and "\u00e9" not in caplog.text
+    assert all("delivery=- " in record.getMessage() for record in caplog.records)
+    assert deliveries(store) == []
+
+
+def test_deeply_nested_json_is_a_clear_400(env):
+    client, store = env[0], env[1]
+    resp = post(client, body=b"[" * 50000)
+    assert resp.status_code == 400 and resp.json["title"] == "Malformed JSON"
+    assert "nested" in resp.json["description"]
+    assert deliveries(store) == []
+
+
+def test_a_pr_number_beyond_the_bound_is_422(env):
+    from shim.events import PR_NUMBER_MAX
+
+    client, store = env[0], env[1]
+    payload = opened()
+    payload["number"] = PR_NUMBER_MAX + 1
+    resp = post(client, payload)
+    assert resp.status_code == 422 and "number" in resp.json["description"]
+    assert store.pending() == []
+
+
+def test_an_old_body_replayed_after_pruning_is_stale(env):
+    client, store = env[0], env[1]
+    body = json.dumps(opened()).encode()
+    assert post(client, body=body, delivery="d-open").status_code == 202
+    closed = pull_request_payload("closed", "octo/hello", 5, SHA, "2026-12-01T10:05:00Z")
+    assert post(client, closed, delivery="d-close").status_code == 202
+    for item in store.pending():
+        store.finish_run(store.start_run(item), item, "successful", 0)
+    store.prune(30 * 86400, now=time.time() + 31 * 86400)
+    assert store.desired("octo/hello", 5) is None and deliveries(store) == []
+
+    resp = post(client, body=body, delivery="d-replayed-with-a-new-guid")
+    assert resp.status_code == 200 and resp.json["outcome"] == "stale"
+    assert store.pending() == [] and store.desired("octo/hello", 5) is None

@@ -452,3 +452,25 @@ def test_base_url_needs_a_running_server():
         getattr(standin, "base_url")  # noqa: B009
     with standin:
         assert standin.base_url.startswith("http://127.0.0.1:")
+
+
+# -- collaborator permissions --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("role", "permission"), [("admin", "admin"), ("maintain", "write"), ("write", "write"),
+                                                  ("triage", "read"), ("read", "read")])
+def test_a_collaborators_permission_matches_its_schema(standin, role, permission):
+    standin.set_role(REPO, "Mona", role)
+    response = call(standin, "GET", f"/repos/{REPO}/collaborators/mona/permission")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["permission"], body["role_name"], body["user"]["login"]) == (permission, role, "mona")
+    assert standin.schemas.problems(body, schema(standin, "repository-collaborator-permission")) == []
+    assert standin.violations == []
+
+
+def test_a_login_without_a_role_is_not_found(standin):
+    standin.set_role(REPO, "mona", "write")
+    standin.set_role(REPO, "mona", None)
+    assert call(standin, "GET", f"/repos/{REPO}/collaborators/mona/permission").status_code == 404
+    assert call(standin, "GET", f"/repos/{REPO}/collaborators/hubot/permission").status_code == 404

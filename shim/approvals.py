@@ -1,0 +1,117 @@
+"""Confirm approval labels with GitHub: only a sender who may write to the repository approves a fork PR.
+
+The intake stores a label as a claim (`claim_sha`, `claim_by`) and answers at once; the converger runs
+`ApprovalVerifier.run_once` off the request thread. A claim GitHub cannot answer for (down, rate
+limited, a redirect) stays stored and is asked again after a backoff, across restarts too.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from urllib.parse import quote
+
+import requests
+
+from .backoff import Backoff
+from .config import Config
+from .store import Store
+
+log = logging.getLogger("preview.shim.approvals")
+
+# Roles that may approve (`role_name`; custom roles report their base in `permission`, where maintain
+# counts as write): https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user
+APPROVER_ROLES = frozenset({"admin", "maintain", "write"})
+APPROVER_PERMISSIONS = frozenset({"admin", "write"})
+API_VERSION = "2022-11-28"
+TIMEOUT = 10.0
+# Seconds before a claim GitHub could not answer for is asked again; doubled each time, up to RETRY_MAX.
+RETRY_AFTER = 5.0
+RETRY_MAX = 300.0
+
+
+class GitHubUnavailable(Exception):
+    """GitHub gave no answer about the permission; ask again later."""
+
+
+class PermissionClient:
+    """`GET /repos/{owner}/{repo}/collaborators/{username}/permission`, nothing else."""
+
+    def __init__(self, api_url: str, token: str, timeout: float = TIMEOUT, session: requests.Session | None = None):
+        self.api_url = api_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.session = session or requests.Session()
+
+    def may_approve(self, repo: str, login: str) -> bool:
+        """True when `login` has write, maintain or admin on `repo`; raises GitHubUnavailable when unsure."""
+        owner, name = repo.split("/", 1)
+        url = f"{self.api_url}/repos/{quote(owner, safe='')}/{quote(name, safe='')}/collaborators/" \
+              f"{quote(login, safe='')}/permission"
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION,
+                   "User-Agent": "preview-shim", "Authorization": f"Bearer {self.token}"}
+        try:
+            # A redirect would carry the token to wherever it points: it is an answer we do not take.
+            resp = self.session.get(url, headers=headers, timeout=self.timeout, allow_redirects=False)
+        except requests.RequestException as exc:
+            raise GitHubUnavailable(f"no answer from {self.api_url}: {exc}") from exc
+        if resp.status_code == 404:
+            return False  # not a collaborator (or no such user)
+        if resp.status_code != 200:
+            raise GitHubUnavailable(f"GitHub answered {resp.status_code}: {resp.text[:200]}")
+        try:
+            body = resp.json()
+        except ValueError as exc:
+            raise GitHubUnavailable("GitHub's answer is not JSON") from exc
+        if not isinstance(body, dict):
+            raise GitHubUnavailable("GitHub's answer is not a JSON object")
+        return body.get("role_name") in APPROVER_ROLES or body.get("permission") in APPROVER_PERMISSIONS
+
+
+class ApprovalVerifier:
+    """Settle every stored claim GitHub can answer for; the others wait for their retry time."""
+
+    def __init__(self, store: Store, client: PermissionClient | None, clock: Callable[[], float] = time.monotonic,
+                 retry_after: float = RETRY_AFTER):
+        self.store = store
+        self.client = client
+        self.backoff = Backoff(retry_after, RETRY_MAX, clock)
+
+    @classmethod
+    def from_config(cls, config: Config, store: Store) -> ApprovalVerifier:
+        client = PermissionClient(config.github_api_url, config.github_token) if config.github_token else None
+        return cls(store, client)
+
+    def due(self) -> list[dict]:
+        """The stored claims not waiting for a retry time."""
+        claims = self.store.approval_claims()
+        self.backoff.retain(self._key(claim) for claim in claims)
+        return [claim for claim in claims if self.backoff.ready(self._key(claim))]
+
+    def run_once(self) -> int:
+        """Ask GitHub about every due claim; returns how many PRs moved (each now has a run to do)."""
+        moved = 0
+        for claim in self.due():
+            key = self._key(claim)
+            where = f"repo={claim['repo']} pr={claim['pr']} sha={claim['claim_sha'][:12]} sender={claim['claim_by']}"
+            if self.client is None:
+                log.warning("%s outcome=approval_unverified reason=no github.token to ask GitHub with", where)
+                self.backoff.failed(key)
+                continue
+            try:
+                allowed = self.client.may_approve(claim["repo"], claim["claim_by"])
+            except GitHubUnavailable as exc:
+                log.warning("%s outcome=approval_unverified reason=%s; asking again later", where, exc)
+                self.backoff.failed(key)
+                continue
+            outcome = self.store.settle_approval(claim["repo"], claim["pr"], claim["claim_sha"], claim["claim_by"],
+                                                 allowed)
+            self.backoff.succeeded(key)
+            log.info("%s outcome=%s state=%s", where, "approved" if allowed else "approval_refused", outcome)
+            moved += outcome == "accepted"
+        return moved
+
+    @staticmethod
+    def _key(claim: dict) -> tuple:
+        return claim["repo"], claim["pr"], claim["claim_sha"], claim["claim_by"]

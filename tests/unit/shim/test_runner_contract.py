@@ -1,0 +1,54 @@
+"""What crosses from the shim into a run: extravars and the environment (pure logic of shim/runner.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shim.config import Config, RepoConfig
+from shim.runner import DEFAULT_LIMITS, extravars, run_environment
+
+SHA = "c" * 40
+
+
+def _config(tmp_path, **preview) -> Config:
+    return Config(webhook_secret="s" * 20, repositories={}, github_token="ghp_secret-token",
+                  state_db=str(tmp_path / "state" / "state.db"), runs_dir=str(tmp_path / "runs"), preview=preview)
+
+
+REPO = RepoConfig(full_name="octo/app", clone_url="https://github.com/octo/app.git", slug="app",
+                  compose_allow=("cap_add", "sysctls"), limits={"memory": "1g"})
+
+
+@pytest.mark.parametrize(("fork", "allowed"), [(False, ["cap_add", "sysctls"]), (True, [])])
+def test_a_forks_run_never_gets_the_repositorys_lifted_checks(tmp_path, fork, allowed):
+    values = extravars(_config(tmp_path), REPO, 5, SHA, 9, "deploy", fork=fork)
+    assert values["preview_pr_compose_allow"] == allowed
+
+
+def test_repository_limits_are_laid_over_the_servers_or_the_defaults(tmp_path):
+    assert extravars(_config(tmp_path), REPO, 5, SHA, 9)["preview_pr_limits"] == {**DEFAULT_LIMITS, "memory": "1g"}
+    server = _config(tmp_path, limits={"cpus": 0.5, "pids": 64})
+    assert extravars(server, REPO, 5, SHA, 9)["preview_pr_limits"] == {"cpus": 0.5, "pids": 64, "memory": "1g"}
+    plain = RepoConfig(full_name="octo/web", clone_url="https://github.com/octo/web.git", slug="web")
+    assert extravars(server, plain, 5, SHA, 9)["preview_pr_limits"] == {"cpus": 0.5, "pids": 64}
+
+
+def test_extravars_carry_the_token_files_path_never_the_token(tmp_path):
+    values = extravars(_config(tmp_path), REPO, 5, SHA, 9)
+    assert "ghp_secret-token" not in repr(values)
+    assert values["preview_pr_github_token_file"] == str(tmp_path / "state" / "github-token")
+    assert (tmp_path / "state" / "github-token").read_text() == "ghp_secret-token"
+
+
+def test_the_run_environment_keeps_what_the_runner_added_and_the_allow_list_only():
+    shim_env = {"PATH": "/usr/bin", "HOME": "/root", "GITHUB_TOKEN": "t", "PREVIEW_WEBHOOK_SECRET": "s",
+                "AWS_SECRET_ACCESS_KEY": "k", "ANSIBLE_CONFIG": "/etc/ansible.cfg", "DOCKER_HOST": "unix:///x"}
+    prepared = {**shim_env, "ANSIBLE_STDOUT_CALLBACK": "awx_display", "AWX_ISOLATED_DATA_DIR": "/runs/r/artifacts",
+                "PATH": "/venv/bin:/usr/bin"}
+    envvars = {"PATH": "/venv/bin:/usr/bin", "TMPDIR": "/runs/r/tmp"}
+
+    env = run_environment({**prepared, **envvars}, envvars, inherited=shim_env)
+
+    assert env == {"PATH": "/venv/bin:/usr/bin", "HOME": "/root", "ANSIBLE_CONFIG": "/etc/ansible.cfg",
+                   "DOCKER_HOST": "unix:///x", "ANSIBLE_STDOUT_CALLBACK": "awx_display",
+                   "AWX_ISOLATED_DATA_DIR": "/runs/r/artifacts", "TMPDIR": "/runs/r/tmp"}
