@@ -6,11 +6,13 @@ environment (`PREVIEW_WEBHOOK_SECRET`, `GITHUB_TOKEN`); neither is ever logged.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import yaml
 
@@ -40,7 +42,14 @@ ROLE_SETTINGS = {
     "node_image": str,
     "go_image": str,
     "db_image": str,
+    # What a preview may take of the host (docs/security.md).
+    "limits": dict,
+    "max_previews": int,
+    "max_previews_per_repo": int,
+    "min_free_disk_mb": int,
 }
+
+LIMIT_KEYS = ("memory", "cpus", "pids")
 
 
 class ConfigError(ValueError):
@@ -54,6 +63,10 @@ class RepoConfig:
     slug: str
     compose_file: str = ""
     health_path: str = "/health"
+    # Checks of the compose policy lifted for this repository's own PRs; never for a fork's.
+    compose_allow: tuple[str, ...] = ()
+    # Resource limits of every service of its previews; {} means the server's (preview.limits).
+    limits: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,10 +94,25 @@ class Config:
     redeliver_interval: float = 300.0
     # The nice value of the playbook runs (0 to 19): webhooks are answered first when the CPU is short.
     run_nice: int = 10
+    # Seconds a playbook run may take before it is ended and reported as failed.
+    run_timeout: int = 1800
+    # /healthz answers 503 when the state file's filesystem has less free space than this (MiB).
+    health_min_free_mb: int = 100
 
     def repository(self, full_name: str) -> RepoConfig | None:
         """The configured repository, matched case-insensitively as GitHub does."""
         return self.repositories.get(full_name.lower()) if isinstance(full_name, str) else None
+
+    def warnings(self) -> list[str]:
+        """Settings that work but that an operator should know the cost of; logged at start."""
+        found = []
+        if self.policy.forks != "deny" and not self.preview.get("domain"):
+            found.append(
+                "fork previews are enabled with path routing: every preview shares one browser origin, so a "
+                "fork's page can read another preview's cookies and storage; set preview.domain to give each "
+                "preview its own subdomain (docs/security.md)"
+            )
+        return found
 
     @property
     def playbooks_dir(self) -> Path:
@@ -96,7 +124,7 @@ def _default_slug(full_name: str) -> str:
     return slug or "repo"
 
 
-def _repositories(raw) -> dict[str, RepoConfig]:
+def _repositories(raw, checks: tuple[str, ...]) -> dict[str, RepoConfig]:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError("repositories: give at least one 'owner/name' with its clone_url")
     repos: dict[str, RepoConfig] = {}
@@ -116,14 +144,52 @@ def _repositories(raw) -> dict[str, RepoConfig]:
         health = spec.get("health_path", "/health")
         if not isinstance(health, str) or not re.match(r"^/[A-Za-z0-9._~/-]*$", health):
             raise ConfigError(f"repositories.{name}: health_path must be an absolute URL path")
+        unknown = set(spec) - {"clone_url", "slug", "compose_file", "health_path", "compose_allow", "limits"}
+        if unknown:
+            raise ConfigError(f"repositories.{name}: unknown keys {sorted(unknown)}")
         repos[name.lower()] = RepoConfig(
             full_name=name,
             clone_url=str(spec["clone_url"]),
             slug=slug,
             compose_file=str(spec.get("compose_file", "") or ""),
             health_path=health,
+            compose_allow=_compose_allow(spec.get("compose_allow"), f"repositories.{name}.compose_allow", checks),
+            limits=_limits(spec.get("limits"), f"repositories.{name}.limits"),
         )
     return repos
+
+
+def collection_module(collections_path: str, name: str) -> ModuleType:
+    """A module_utils module of the collection (`_github`, `_compose_policy`), from the collections path
+    (the dir holding `ansible_collections/preview/envs`)."""
+    if collections_path and collections_path not in sys.path:
+        sys.path.insert(0, collections_path)
+        importlib.invalidate_caches()
+    return importlib.import_module(f"ansible_collections.preview.envs.plugins.module_utils.{name}")
+
+
+def _compose_allow(raw, where: str, checks: tuple[str, ...]) -> tuple[str, ...]:
+    raw = raw or []
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise ConfigError(f"{where} must be a list of policy check names")
+    unknown = sorted(set(raw) - set(checks))
+    if unknown:
+        raise ConfigError(f"{where}: unknown checks {unknown} (known: {', '.join(checks)})")
+    return tuple(raw)
+
+
+def _limits(raw, where: str) -> dict:
+    raw = raw or {}
+    if not isinstance(raw, dict) or set(raw) - set(LIMIT_KEYS):
+        raise ConfigError(f"{where} must be a mapping of {', '.join(LIMIT_KEYS)}")
+    memory, cpus, pids = raw.get("memory"), raw.get("cpus"), raw.get("pids")
+    if memory is not None and not re.match(r"^[0-9]+[bkmg]?$", str(memory).lower()):
+        raise ConfigError(f"{where}.memory must be a size such as 512m or 2g")
+    if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or cpus <= 0):
+        raise ConfigError(f"{where}.cpus must be a number of CPUs greater than 0")
+    if pids is not None and (isinstance(pids, bool) or not isinstance(pids, int) or pids < 1):
+        raise ConfigError(f"{where}.pids must be a whole number of processes, at least 1")
+    return dict(raw)
 
 
 def _preview_settings(raw) -> dict:
@@ -138,6 +204,8 @@ def _preview_settings(raw) -> dict:
         if not isinstance(value, kind):
             raise ConfigError(f"preview.{key}: must be a {kind.__name__}")
         settings[key] = value
+    if "limits" in settings:
+        settings["limits"] = _limits(settings["limits"], "preview.limits")
     return settings
 
 
@@ -189,16 +257,22 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         raise ConfigError(f"listen.port, concurrency and max_body_bytes must be integers: {exc}") from None
     if concurrency < 1:
         raise ConfigError("concurrency must be at least 1")
+    collections_path = str(data.get("collections_path") or Path(sys.prefix) / "collections")
+    try:
+        # The names of the compose policy's checks have one home: the collection's _compose_policy.
+        checks = tuple(collection_module(collections_path, "_compose_policy").CHECKS)
+    except ImportError as exc:
+        raise ConfigError(f"collections_path {collections_path}: no preview.envs collection there ({exc})") from None
     return Config(
         webhook_secret=secret,
-        repositories=_repositories(data.get("repositories")),
+        repositories=_repositories(data.get("repositories"), checks),
         github_token=env.get("GITHUB_TOKEN") or github.get("token", "") or "",
         github_api_url=str(env.get("GITHUB_API_URL") or github.get("api_url", "https://api.github.com")),
         listen_host=str(listen.get("host", "127.0.0.1")),
         listen_port=port,
         state_db=str(data.get("state_db", "/var/lib/preview/state.db")),
         runs_dir=str(data.get("runs_dir", "/var/lib/preview/runs")),
-        collections_path=str(data.get("collections_path") or Path(sys.prefix) / "collections"),
+        collections_path=collections_path,
         inventory=str(data.get("inventory", "") or ""),
         concurrency=concurrency,
         max_body_bytes=max_body,
@@ -210,6 +284,8 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         github_webhook_url=_webhook_url(github.get("webhook_url")),
         redeliver_interval=_positive(data, "redeliver_interval", 300.0),
         run_nice=_nice(data.get("run_nice", 10)),
+        run_timeout=int(_positive(data, "run_timeout", 1800)),
+        health_min_free_mb=int(_positive(data, "health_min_free_mb", 100)),
     )
 
 

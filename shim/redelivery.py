@@ -14,20 +14,17 @@ What was asked for, and when each repository was last checked, lives in the shim
 
 from __future__ import annotations
 
-import importlib
 import logging
-import sys
 import threading
 import time
 from datetime import datetime
 from types import ModuleType
 
-from .config import Config
+from .config import Config, collection_module
 from .store import Store
 
 log = logging.getLogger("preview.shim.redelivery")
 
-GITHUB_MODULE = "ansible_collections.preview.envs.plugins.module_utils._github"
 # Deliveries this much older than the last check are looked at again: GitHub's clock is not ours, and a
 # delivery still in flight during the last check shows up with its start time.
 OVERLAP = 300.0
@@ -35,12 +32,8 @@ PER_PAGE = 100
 
 
 def github_module(collections_path: str) -> ModuleType:
-    """The collection's `_github` module utils, from the configured collections path (the dir holding
-    `ansible_collections/preview/envs`)."""
-    if collections_path and collections_path not in sys.path:
-        sys.path.insert(0, collections_path)
-        importlib.invalidate_caches()
-    return importlib.import_module(GITHUB_MODULE)
+    """The collection's `_github` module utils, from the configured collections path."""
+    return collection_module(collections_path, "_github")
 
 
 def _epoch(timestamp: object) -> float | None:

@@ -12,18 +12,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import ansible_runner
+from ansible_runner.interface import init_runner
 
 from . import processes
 from .config import Config, RepoConfig
 
 log = logging.getLogger("preview.shim.runner")
 
-PLAYBOOKS = {"deploy": "deploy.yml", "cleanup": "cleanup.yml", "hold": "hold.yml"}
+PLAYBOOKS = {"deploy": "deploy.yml", "cleanup": "cleanup.yml", "hold": "hold.yml", "report": "report.yml"}
 
 
 # Codes the playbooks turn into text; nothing else is passed (see shim/policy.py).
-REASONS = {"deploy", "closed", "unlabeled", "ttl", "missing", "fork-needs-approval", "fork-denied"}
+REASONS = {"deploy", "closed", "unlabeled", "ttl", "missing", "fork-needs-approval", "fork-denied", "deadline"}
+
+
+# The role's default limits (roles/preview_pr/defaults/main.yml); a repository's `limits` are laid over the
+# server's `preview.limits`, or over these.
+DEFAULT_LIMITS = {"memory": "512m", "cpus": 1.0, "pids": 256}
 
 
 @dataclass
@@ -34,9 +39,12 @@ class RunResult:
     duration: float
 
 
-def extravars(config: Config, repo: RepoConfig, pr: int, sha: str, run_id: int, reason: str = "") -> dict:
+def extravars(config: Config, repo: RepoConfig, pr: int, sha: str, run_id: int, reason: str = "",
+              fork: bool = False) -> dict:
     """The whole contract with the playbooks: validated PR identity plus our own configuration."""
     values = {f"preview_pr_{key}": value for key, value in config.preview.items()}
+    if repo.limits:
+        values["preview_pr_limits"] = {**config.preview.get("limits", DEFAULT_LIMITS), **repo.limits}
     values.update(
         preview_pr_repo=repo.full_name,
         preview_pr_number=int(pr),
@@ -48,6 +56,10 @@ def extravars(config: Config, repo: RepoConfig, pr: int, sha: str, run_id: int, 
         preview_pr_github_api_url=config.github_api_url,
         preview_pr_approve_label=config.policy.approve_label,
         preview_run_id=int(run_id),
+        preview_pr_github_token_file=github_token_file(config),
+        preview_pr_run_timeout=int(config.run_timeout),
+        # A fork's code never gets what the server lifts for the repository's own PRs.
+        preview_pr_compose_allow=[] if fork else list(repo.compose_allow),
     )
     if reason in REASONS:
         values["preview_pr_reason"] = reason
@@ -64,10 +76,19 @@ def inventory(config: Config) -> str:
 
 
 def run_playbook(config: Config, kind: str, repo: RepoConfig, pr: int, sha: str, run_id: int,
-                 cancelled: Callable[[], bool], reason: str = "") -> RunResult:
-    """Run deploy, cleanup or hold for one PR."""
-    result, _stats = _run(config, PLAYBOOKS[kind], extravars(config, repo, pr, sha, run_id, reason),
+                 cancelled: Callable[[], bool], reason: str = "", fork: bool = False) -> RunResult:
+    """Run deploy, cleanup or hold for one PR.
+
+    A deploy that passes its deadline is ended before its own rescue can run, so a short second play
+    records the failure and says so in the PR comment.
+    """
+    result, _stats = _run(config, PLAYBOOKS[kind], extravars(config, repo, pr, sha, run_id, reason, fork),
                           cancelled, f"run-{run_id}-", f"{kind} for {repo.full_name}#{pr}")
+    if result.status == "timeout" and kind == "deploy":
+        report, _stats = _run(config, PLAYBOOKS["report"], extravars(config, repo, pr, sha, run_id, "deadline", fork),
+                              cancelled, f"run-{run_id}-report-", f"deadline report for {repo.full_name}#{pr}")
+        if report.status != "successful":
+            log.warning("deadline report for %s#%d: %s %s", repo.full_name, pr, report.status, report.message)
     return result
 
 
@@ -106,6 +127,65 @@ def lower_priority(nice: int) -> None:
         log.debug("cannot lower the run's priority: %s", exc)
 
 
+# What a run's processes may see of the shim's environment. ansible-runner seeds a run with the whole of
+# os.environ, and from there it reaches every module, git and `docker compose`, which copies any variable a
+# compose file names (`environment: [NAME]`, build `args: [NAME]`, `${NAME}`) into the PR's containers. So a
+# run gets these names only, plus what the runner itself and `envvars` add; secrets never.
+ENV_ALLOWLIST = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ",
+    "SSH_AUTH_SOCK",  # remote inventories: the operator's agent, not a key on disk
+    "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY",
+})
+ENV_ALLOWED_PREFIXES = ("ANSIBLE_",)  # the operator's Ansible settings (config file, SSH arguments)
+ENV_DENYLIST = frozenset({"GITHUB_TOKEN", "PREVIEW_WEBHOOK_SECRET"})
+
+
+def run_environment(prepared: dict, envvars: dict, inherited: dict | None = None) -> dict:
+    """The environment of a run: `prepared` (ansible-runner's, seeded from `inherited`) cut to the allow-list.
+
+    Keys ansible-runner added or changed itself are kept (its callback plugin, artifact dir), as are our
+    `envvars`; a key copied unchanged from the shim's own environment stays only when it is allowed.
+    """
+    inherited = os.environ if inherited is None else inherited
+    env = {}
+    for key, value in prepared.items():
+        if key in ENV_DENYLIST and key not in envvars:
+            continue
+        from_shim = key in inherited and inherited[key] == value and key not in envvars
+        if not from_shim or key in ENV_ALLOWLIST or key.startswith(ENV_ALLOWED_PREFIXES):
+            env[key] = value
+    return env
+
+
+_token_lock = threading.Lock()
+
+
+def github_token_file(config: Config) -> str:
+    """The file the comment's action plugin reads the token from ('' without a token).
+
+    The token reaches the run through this path only: not its environment (every module and `docker compose`
+    would inherit it), not extravars or argv (ansible-runner keeps those in its artifacts, and argv is
+    public). The file sits in the shim's own state directory, mode 0600, outside every run's directory.
+    """
+    if not config.github_token:
+        return ""
+    path = os.path.join(os.path.dirname(os.path.abspath(config.state_db)), "github-token")
+    with _token_lock:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                if handle.read() == config.github_token:
+                    return path
+        except OSError:
+            pass
+        os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
+        partial = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(config.github_token)
+        os.replace(partial, path)
+    return path
+
+
 def _run(config: Config, playbook: str, values: dict, cancelled: Callable[[], bool], prefix: str,
          what: str) -> tuple[RunResult, dict]:
     lower_priority(config.run_nice)
@@ -127,18 +207,36 @@ def _run(config: Config, playbook: str, values: dict, cancelled: Callable[[], bo
             stats.update(data.get("artifact_data") or {})
         return False  # nothing to keep on disk
 
+    # Module temp dirs (AnsiballZ payloads) go under the run's directory, so a cancelled run's are removed
+    # with it instead of piling up in /tmp.
+    scratch = os.path.join(private_dir, "tmp")
+    os.makedirs(scratch, mode=0o700)
+    bindir = os.path.dirname(sys.executable)
     envvars = {
-        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": bindir + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
         "ANSIBLE_COLLECTIONS_PATH": config.collections_path,
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_LOCAL_TEMP": scratch,
+        "TMPDIR": scratch,
     }
-    if config.github_token:
-        envvars["GITHUB_TOKEN"] = config.github_token
+    if not config.inventory:
+        envvars["ANSIBLE_REMOTE_TMP"] = scratch  # localhost: the "remote" temp dir is on this machine too
     started = time.monotonic()
+    deadline = started + config.run_timeout
+    timed_out = [False]
+
+    def stop() -> bool:
+        # Our deadline rather than ansible-runner's: before ansible-runner kills its child, the run's whole
+        # tree is ended here, while ansible-playbook still links it (shim/processes.py).
+        timed_out[0] = timed_out[0] or time.monotonic() > deadline
+        if timed_out[0] or cancelled():
+            processes.end_run(private_dir)
+            return True
+        return False
     try:
-        runner = ansible_runner.run(
+        runner = init_runner(
             private_data_dir=private_dir,
             playbook=str(config.playbooks_dir / playbook),
             inventory=inventory(config),
@@ -147,19 +245,30 @@ def _run(config: Config, playbook: str, values: dict, cancelled: Callable[[], bo
             ident="run",
             quiet=True,
             event_handler=on_event,
-            cancel_callback=cancelled,
+            cancel_callback=stop,
             suppress_env_files=True,
         )
-        status, rc = runner.status, runner.rc
-        if status == "failed" and not failures:
+        runner.config.env = run_environment(runner.config.env, envvars)
+        # ansible-playbook, started through the wrapper that records the run's pid (shim/processes.py).
+        # Not ansible-runner's `binary`: that switches it to a raw command without the playbook argument.
+        command = runner.config.command
+        if not command or os.path.basename(command[0]) != "ansible-playbook":
+            raise RuntimeError(f"unexpected ansible-runner command {command[:1]}")
+        runner.config.command = [processes.write_wrapper(private_dir, os.path.join(bindir, command[0])),
+                                 *command[1:]]
+        runner.run()
+        status, rc = ("timeout" if timed_out[0] else runner.status), runner.rc
+        if status == "timeout":
+            failures = [f"the run passed its deadline of {config.run_timeout} s (run_timeout) and was ended"]
+        elif status == "failed" and not failures:
             # No task failed: ansible-playbook itself did (bad environment, syntax, a missing collection).
             failures = [f"ansible-playbook: {_tail(runner)}"]
     except Exception as exc:  # the runner itself broke: report, never crash the worker
         log.exception("ansible-runner failed to run %s", what)
         status, rc, failures = "error", None, [f"ansible-runner: {exc}"]
     finally:
-        # A cancel ends ansible-playbook only; its module processes and docker compose would go on.
-        processes.end_runs_under(private_dir)
+        # A cancel or a timeout ends ansible-playbook only; its module processes and docker compose would go on.
+        processes.end_run(private_dir)
         shutil.rmtree(private_dir, ignore_errors=True)
     result = RunResult(status=status, rc=rc, message="\n".join(failures), duration=time.monotonic() - started)
     return result, stats

@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     metrics = Metrics(store)
     converger = Converger(config, store, metrics=metrics)
     converger.start()
-    app = create_app(config, store, converger, metrics)
+    app = create_app(config, store, converger, metrics,
+                     min_free_disk_bytes=config.health_min_free_mb * 1024 * 1024)
     server = create_server(app, config.listen_host, config.listen_port)
     # The socket listens now: redeliveries GitHub sends right after the first check wait in its backlog.
     redelivery = RedeliveryLoop(Redeliverer(config, store), config.redeliver_interval)
@@ -82,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     # drain_then_stop ends the server with SIGINT. A shim started as a background job of a shell (the
     # supervisor) inherits SIGINT ignored, and Python then installs no handler of its own: install it.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    for warning in config.warnings():
+        log.warning("%s", warning)
     log.info("listening on http://%s:%d repositories=%s concurrency=%d", config.listen_host,
              config.listen_port, ",".join(r.full_name for r in config.repositories.values()), config.concurrency)
     run_until_interrupted(server, store.close)

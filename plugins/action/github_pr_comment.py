@@ -12,6 +12,7 @@ deploy: docs/benchmarks.md). Options, checks and results are the module's (plugi
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.preview.envs.plugins.module_utils._pr_comment import (
@@ -28,7 +29,26 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp  # unused: nothing goes to the managed host
+        self._task.args = self._with_token_from_file(dict(self._task.args))
         dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF)
         outcome = ensure_comment(params, bool(self._task.check_mode), bool(self._task.diff))
         result.update(outcome)
         return result
+
+    @staticmethod
+    def _with_token_from_file(args: dict) -> dict:
+        """Read O(token_file) on the controller when no O(token) is given.
+
+        The shim hands the token to its runs this way only: a file of its own, mode 0600, read here in the
+        controller's worker. In the environment every module and `docker compose` would inherit it, and
+        extravars or argv end up in ansible-runner's artifacts and in /proc.
+        """
+        token_file = args.pop("token_file", None)
+        if token_file and not args.get("token"):
+            try:
+                with open(token_file, encoding="utf-8") as handle:
+                    args["token"] = handle.read().strip()
+            except OSError as exc:
+                msg = f"cannot read the GitHub token from token_file {token_file}: {exc.strerror}"
+                raise AnsibleActionFail(msg) from None
+        return args

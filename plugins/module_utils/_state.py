@@ -120,6 +120,38 @@ def release(conn, repo: str, pr: int) -> bool:
     return removed > 0
 
 
+def over_cap(conn, repo: str, max_previews: int, max_per_repo: int) -> str:
+    """Why one more preview does not fit (a cap of 0 is none), or ''."""
+    total = conn.execute("SELECT COUNT(*) FROM deployments").fetchone()[0]
+    if max_previews and total >= max_previews:
+        return f"this host already runs {total} previews, the most it takes (max_previews={max_previews})"
+    mine = conn.execute("SELECT COUNT(*) FROM deployments WHERE repo=?", (repo,)).fetchone()[0]
+    if max_per_repo and mine >= max_per_repo:
+        return (f"{repo} already has {mine} previews on this host, the most one repository may have"
+                f" (max_previews_per_repo={max_per_repo})")
+    return ""
+
+
+def free_mib(path: str) -> float:
+    """Free space for unprivileged use at `path`, or at its nearest existing parent, in MiB."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    stat = os.statvfs(path)
+    return stat.f_bavail * stat.f_frsize / 1048576
+
+
+def low_disk(paths, min_free_mib: int) -> str:
+    """Which of `paths` has less than `min_free_mib` MiB free, in words, or '' (0 checks nothing)."""
+    if not min_free_mib:
+        return ""
+    for path in paths:
+        free = free_mib(path)
+        if free < min_free_mib:
+            return f"only {free:.0f} MiB free on the filesystem of {path}, below the watermark of {min_free_mib} MiB"
+    return ""
+
+
 def upsert_record(conn, values: dict, now: float | None = None) -> dict:
     now = time.time() if now is None else now
     old = get_record(conn, values["repo"], values["pr"])

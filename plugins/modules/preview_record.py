@@ -85,6 +85,29 @@ options:
     type: str
     choices: [http, https]
     default: http
+  max_previews:
+    description:
+      - Admission, for O(state=present) with O(status=building) of a PR that has no record yet, at most this
+        many previews on the host (all repositories). V(0) means no cap.
+      - A refused preview fails the task with a message naming the cap; nothing is leased or recorded.
+    type: int
+    default: 0
+  max_previews_per_repo:
+    description: Admission, as O(max_previews), counting only the previews of O(repo). V(0) means no cap.
+    type: int
+    default: 0
+  min_free_disk_mb:
+    description:
+      - Admission, for O(state=present) with O(status=building) (before every build, new preview or
+        update), the free space in MiB that each of O(disk_paths) must have. V(0) turns the check off.
+      - A path that does not exist yet is measured at its nearest existing parent.
+    type: int
+    default: 0
+  disk_paths:
+    description: The filesystems O(min_free_disk_mb) is checked on (the work dirs, Docker's data root).
+    type: list
+    elements: path
+    default: []
 """
 
 EXAMPLES = r"""
@@ -162,10 +185,20 @@ def run(module: AnsibleModule) -> dict:
         "url": url,
     }
 
+    building = params["state"] == "present" and params["status"] == "building"
+    if building:
+        low_disk = _state.low_disk(params["disk_paths"], params["min_free_disk_mb"])
+        if low_disk:
+            module.fail_json(msg=f"not deployed: {low_disk} (min_free_disk_mb)")
     conn = _state.connect(params["db"])
     try:
         conn.execute("BEGIN IMMEDIATE")
         before = _state.get_record(conn, repo, pr) or {}
+        if building and not before:
+            full = _state.over_cap(conn, repo, params["max_previews"], params["max_previews_per_repo"])
+            if full:
+                conn.execute("ROLLBACK")
+                module.fail_json(msg=f"not deployed: {full}")
         if params["state"] == "absent":
             changed = _state.release(conn, repo, pr)
             after, ports = {}, {}
@@ -221,6 +254,10 @@ def main():
             domain=dict(type="str", default=""),
             public_url=dict(type="str", default="http://localhost"),
             url_scheme=dict(type="str", choices=["http", "https"], default="http"),
+            max_previews=dict(type="int", default=0),
+            max_previews_per_repo=dict(type="int", default=0),
+            min_free_disk_mb=dict(type="int", default=0),
+            disk_paths=dict(type="list", elements="path", default=[]),
         ),
         required_if=[("state", "present", ("sha",))],
         supports_check_mode=True,

@@ -36,9 +36,10 @@ def shim_config(tmp: Path, repos: dict, preview: dict, github_api_url: str = "",
 
 
 class ShimProcess:
-    def __init__(self, tmp: Path, config: dict):
+    def __init__(self, tmp: Path, config: dict, env: dict | None = None):
         self.tmp = Path(tmp)
         self.config = config
+        self.env = dict(env or {})  # added to the shim's environment
         self.config_path = self.tmp / "shim.yml"
         self.log_path = self.tmp / "shim.log"
         self.proc: subprocess.Popen | None = None
@@ -56,6 +57,7 @@ class ShimProcess:
         shim = Path(sys.executable).parent / "preview-shim"
         env = dict(os.environ)
         env.pop("GITHUB_TOKEN", None)
+        env.update(self.env)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([str(shim), "--config", str(self.config_path)], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env, start_new_session=True)

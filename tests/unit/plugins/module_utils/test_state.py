@@ -60,3 +60,36 @@ def test_record_timestamps(conn):
     assert same["updated"] == 100.0
     pushed = _state.upsert_record(conn, dict(values, sha="b" * 40), now=300.0)
     assert (pushed["created"], pushed["updated"], pushed["last_push"]) == (100.0, 300.0, 300.0)
+
+
+def _record(conn, repo: str, pr: int) -> None:
+    _state.upsert_record(conn, {"repo": repo, "pr": pr, "sha": "a" * 40, "label": f"x-pr-{pr}",
+                                "project": f"preview-x-pr-{pr}", "work_dir": "/w", "url": "http://x",
+                                "app_port": 8000 + pr, "db_port": 9000 + pr, "status": "live"})
+
+
+@pytest.mark.parametrize(("total", "per_repo", "expected"), [
+    (0, 0, ""),
+    (3, 0, "this host already runs 3 previews"),
+    (4, 0, ""),
+    (0, 2, "o/a already has 2 previews"),
+    (4, 3, ""),
+])
+def test_admission_caps_count_all_previews_and_the_repositorys(conn, total, per_repo, expected):
+    _record(conn, "o/a", 1)
+    _record(conn, "o/a", 2)
+    _record(conn, "o/b", 1)
+    refusal = _state.over_cap(conn, "o/a", total, per_repo)
+    if expected:
+        assert refusal.startswith(expected)
+        assert ("max_previews=" if total else "max_previews_per_repo=") in refusal
+    else:
+        assert refusal == ""
+
+
+def test_the_disk_watermark_names_the_filesystem_below_it(tmp_path):
+    free = _state.free_mib(str(tmp_path))
+    assert _state.low_disk([str(tmp_path)], 0) == ""
+    assert _state.low_disk([str(tmp_path)], 1) == ""
+    refusal = _state.low_disk([str(tmp_path / "not" / "yet")], int(free) + 10**6)
+    assert str(tmp_path / "not" / "yet") in refusal and "watermark" in refusal
