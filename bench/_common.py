@@ -27,6 +27,8 @@ BENCH_DIR = REPO_ROOT / "bench"
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from tests.support.noop_collection import noop_collection  # noqa: E402  (needs the path above)
+
 
 def workdir(prefix: str) -> Path:
     """A fresh temporary directory for one benchmark run (removed by the caller)."""
@@ -43,37 +45,8 @@ def link_collection(root: Path) -> str:
     return str(root)
 
 
-NOOP_PLAY = """---
-# Written by bench/intake.py: a stand-in for the collection's playbook that does nothing.
-- name: Do nothing ({kind})
-  hosts: "{{{{ preview_hosts | default('localhost') }}}}"
-  gather_facts: false
-  tasks:
-    - name: Nothing to do
-      ansible.builtin.meta: noop
-"""
-
-# Diagnostic only: a deploy that holds its converger slot (sleeps) for the whole load, so no other run starts.
-WAIT_TASK = """
-    - name: Hold the converger's slot
-      ansible.builtin.wait_for:
-        timeout: 300
-"""
-
-
-def fake_collection(root: Path, hold_slot: bool = False) -> str:
-    """A collections path holding a tiny preview.envs whose playbooks are all no-ops
-    (with `hold_slot`, the deploy sleeps instead: a diagnostic of bench/intake.py)."""
-    coll = root / "ansible_collections" / "preview" / "envs"
-    (coll / "playbooks").mkdir(parents=True, exist_ok=True)
-    (coll / "galaxy.yml").write_text("namespace: preview\nname: envs\nversion: 0.0.0\nauthors: [bench]\n"
-                                     "readme: README.md\n")
-    (coll / "README.md").write_text("no-op stand-in written by bench/intake.py\n")
-    kinds = {p.stem for p in (REPO_ROOT / "playbooks").glob("*.yml")} | {"deploy", "cleanup"}
-    for kind in sorted(kinds):  # deploy, cleanup and whatever else the shim may run (reconcile, ...)
-        play = NOOP_PLAY.format(kind=kind) + (WAIT_TASK if hold_slot and kind == "deploy" else "")
-        (coll / "playbooks" / f"{kind}.yml").write_text(play)
-    return str(root)
+# The no-op collection lives with the test support (the intake durability test uses it too).
+fake_collection = noop_collection
 
 
 # --- statistics ---------------------------------------------------------------------------------------

@@ -15,9 +15,10 @@ import falcon
 
 from . import events, signature
 from .config import Config
+from .intake import GroupCommit, IntakeError
 from .metrics import Metrics
 from .policy import approval_of, decide
-from .store import MIN_FREE_DISK_BYTES, Store
+from .store import MIN_FREE_DISK_BYTES, Delivery, Store
 
 log = logging.getLogger("preview.shim.webhook")
 
@@ -35,9 +36,9 @@ def _reject(outcome: str, status, title: str, description: str, delivery: str, m
 
 
 class GitHubWebhook:
-    def __init__(self, config: Config, store: Store, notify, metrics: Metrics):
+    def __init__(self, config: Config, intake: GroupCommit, notify, metrics: Metrics):
         self.config = config
-        self.store = store
+        self.intake = intake
         self.notify = notify
         self.metrics = metrics
 
@@ -75,16 +76,9 @@ class GitHubWebhook:
             _reject("bad_json", falcon.HTTP_400, "Malformed JSON",
                     "body is nested deeper than a webhook payload ever is", delivery, m)
 
-        if self.store.has_delivery(delivery):
-            self._answer(resp, falcon.HTTP_200, "duplicate", delivery, "delivery already received")
-            return
-        if event == "ping":
-            self.store.accept(delivery, event, "")
-            self._answer(resp, falcon.HTTP_200, "pong", delivery, "ping received")
-            return
         if event != "pull_request":
-            self.store.accept(delivery, event, "")
-            self._answer(resp, falcon.HTTP_200, "ignored", delivery, f"event {event} is not handled")
+            self._store(resp, Delivery(delivery, event, ""),
+                        "ping received" if event == "ping" else f"event {event} is not handled")
             return
         try:
             pr_event = events.parse_pull_request(payload)
@@ -92,25 +86,35 @@ class GitHubWebhook:
             _reject("bad_payload", falcon.HTTP_422, "Unexpected payload", str(exc), delivery, m)
         action = payload.get("action", "")
         if pr_event is None:
-            self.store.accept(delivery, event, str(action)[:50])
-            self._answer(resp, falcon.HTTP_200, "ignored", delivery, f"action {action} is not handled")
+            self._store(resp, Delivery(delivery, event, str(action)[:50]), f"action {action} is not handled")
             return
         repo = self.config.repository(pr_event.repo)
         if repo is None:
             _reject("repo_not_allowed", falcon.HTTP_403, "Repository not allowed",
                     "this repository is not in the shim's configuration", delivery, m)
         policy = self.config.policy
-        outcome, generation = self.store.accept(
-            delivery, event, action, repo.full_name, pr_event.pr,
-            lambda row: decide(pr_event, policy, **approval_of(row)), pr_event.updated_at,
-        )
+        self._store(resp, Delivery(delivery, event, action, repo.full_name, pr_event.pr,
+                                   lambda row: decide(pr_event, policy, **approval_of(row)), pr_event.updated_at),
+                    "", repo=repo.full_name, pr=pr_event.pr, action=action)
+
+    def _store(self, resp, delivery: Delivery, detail: str, **fields) -> None:
+        """Commit the delivery (with the deliveries that arrive with it), then answer with its own outcome."""
+        try:
+            stored = self.intake.submit(delivery)
+        except IntakeError as exc:
+            _reject("not_stored", falcon.HTTP_500, "Not stored",
+                    f"the delivery could not be stored ({exc}); GitHub may redeliver it", delivery.guid, self.metrics)
+        outcome = stored.outcome
         if outcome == "accepted":
             self.notify()
+        if outcome == "duplicate":
+            detail = "delivery already received"
+        elif delivery.event == "ping":
+            outcome = "pong"
+        elif delivery.decide is not None:
+            detail = f"{stored.state or 'nothing'} at generation {stored.generation} ({stored.reason})"
         status = falcon.HTTP_202 if outcome == "accepted" else falcon.HTTP_200
-        wanted = self.store.desired(repo.full_name, pr_event.pr) or {}
-        self._answer(resp, status, outcome, delivery,
-                     f"{wanted.get('state', 'nothing')} at generation {generation} ({wanted.get('reason', '')})",
-                     repo=repo.full_name, pr=pr_event.pr, action=action)
+        self._answer(resp, status, outcome, delivery.guid, detail, **fields)
 
     def _answer(self, resp, status, outcome: str, delivery: str, detail: str, **fields) -> None:
         extra = " ".join(f"{key}={value}" for key, value in fields.items())
@@ -153,11 +157,11 @@ class MetricsResource:
 
 
 def create_app(config: Config, store: Store, converger=None, metrics: Metrics | None = None,
-               min_free_disk_bytes: int = MIN_FREE_DISK_BYTES) -> falcon.App:
+               min_free_disk_bytes: int = MIN_FREE_DISK_BYTES, intake: GroupCommit | None = None) -> falcon.App:
     metrics = metrics or Metrics(store)
     app = falcon.App()
     notify = converger.notify if converger else (lambda: None)
-    app.add_route("/webhook/github", GitHubWebhook(config, store, notify, metrics))
+    app.add_route("/webhook/github", GitHubWebhook(config, intake or GroupCommit(store), notify, metrics))
     app.add_route("/healthz", Health(store, converger, min_free_disk_bytes))
     app.add_route("/metrics", MetricsResource(metrics))
     return app

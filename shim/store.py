@@ -103,6 +103,33 @@ def _declared_columns(schema: str) -> dict[str, dict[str, str]]:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """A verified delivery to store: for a PR event, with the PR and how to decide its wanted state."""
+
+    guid: str
+    event: str
+    action: str
+    repo: str = ""
+    pr: int = 0
+    decide: Callable[[dict | None], Decision] | None = None
+    pr_updated_at: str = ""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What became of a stored delivery, and the PR's wanted state after it ('' when it has none)."""
+
+    outcome: str
+    generation: int
+    state: str = ""
+    reason: str = ""
+
+
+def _wanted(row: dict | None) -> tuple[str, str]:
+    return (row["state"], row["reason"]) if row else ("", "")
+
+
+@dataclass(frozen=True)
 class Pending:
     repo: str
     pr: int
@@ -164,36 +191,59 @@ class Store:
 
     def accept(self, guid: str, event: str, action: str, repo: str = "", pr: int = 0,
                decide: Callable[[dict | None], Decision] | None = None, pr_updated_at: str = "") -> tuple[str, int]:
-        """Store a delivery and, for a PR event, move the PR's desired state.
+        """Store one delivery in a transaction of its own; returns (outcome, generation). See `accept_batch`."""
+        [stored] = self.accept_batch([Delivery(guid, event, action, repo, pr, decide, pr_updated_at)])
+        if isinstance(stored, Exception):
+            raise stored
+        return stored.outcome, stored.generation
 
-        `decide` gets the PR's current row (or None) and returns the new Decision;
-        it runs inside the transaction, so two events of one PR never race. One
-        transaction, committed before the caller answers GitHub. Returns (outcome,
-        generation): outcome is `duplicate` (GUID seen before), `ignored` (nothing
-        to do), `stale` (older than what we have), `unchanged` (same wanted state)
-        or `accepted`.
+    def accept_batch(self, deliveries: list[Delivery]) -> list[Stored | Exception]:
+        """Store deliveries and, for PR events, move the PRs' desired states, in ONE transaction.
+
+        Each is decided in order, as if alone: a GUID twice in one batch is a duplicate the second time, and
+        two events of one PR see each other. `decide` gets the PR's current row (or None) and returns the new
+        Decision; it runs inside the transaction, so two events of one PR never race. A delivery whose
+        handling raises is rolled back alone (a savepoint) and gets its exception in place of a result; a
+        failed COMMIT raises, and then none of the batch is stored. Outcomes: `duplicate` (GUID seen
+        before), `ignored` (nothing to do), `stale` (older than what we have), `unchanged` (same wanted
+        state) or `accepted`.
         """
         now = time.time()
+        results: list[Stored | Exception] = []
         with self.transaction() as conn:
-            if conn.execute("SELECT 1 FROM deliveries WHERE guid=?", (guid,)).fetchone():
-                return "duplicate", 0
-            outcome, generation = "ignored", 0
-            if decide is not None:
-                row = conn.execute("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, pr)).fetchone()
-                row = dict(row) if row else None
-                # Several events of one PR can share its updated_at (labeled, then synchronize): only strictly
-                # older is stale. A pruned PR keeps its mark, so a replayed old body cannot bring it back.
-                newest = row["pr_updated_at"] if row else self._high_water(conn, repo, pr)
-                if pr_updated_at < newest:
-                    outcome, generation = "stale", row["generation"] if row else 0
-                else:
-                    outcome, generation = self._move(conn, repo, pr, row, decide(row), pr_updated_at, now, guid)
-            conn.execute(
-                "INSERT INTO deliveries (guid, received, event, action, repo, pr, outcome)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (guid, now, event, action, repo, pr, outcome),
-            )
-        return outcome, generation
+            for delivery in deliveries:
+                conn.execute("SAVEPOINT delivery")
+                try:
+                    results.append(self._accept_one(conn, delivery, now))
+                except Exception as exc:  # this delivery only: the others of the batch stand
+                    conn.execute("ROLLBACK TO delivery")
+                    results.append(exc)
+                conn.execute("RELEASE delivery")
+        return results
+
+    def _accept_one(self, conn, d: Delivery, now: float) -> Stored:
+        if conn.execute("SELECT 1 FROM deliveries WHERE guid=?", (d.guid,)).fetchone():
+            return Stored("duplicate", 0)
+        stored = Stored("ignored", 0)
+        if d.decide is not None:
+            row = conn.execute("SELECT * FROM desired WHERE repo=? AND pr=?", (d.repo, d.pr)).fetchone()
+            row = dict(row) if row else None
+            # Several events of one PR can share its updated_at (labeled, then synchronize): only strictly
+            # older is stale. A pruned PR keeps its mark, so a replayed old body cannot bring it back.
+            newest = row["pr_updated_at"] if row else self._high_water(conn, d.repo, d.pr)
+            if d.pr_updated_at < newest:
+                stored = Stored("stale", row["generation"] if row else 0, *_wanted(row))
+            else:
+                decision = d.decide(row)
+                outcome, generation = self._move(conn, d.repo, d.pr, row, decision, d.pr_updated_at, now, d.guid)
+                wanted = (decision.state, decision.reason) if outcome == "accepted" else _wanted(row)
+                stored = Stored(outcome, generation, *wanted)
+        conn.execute(
+            "INSERT INTO deliveries (guid, received, event, action, repo, pr, outcome)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (d.guid, now, d.event, d.action, d.repo, d.pr, stored.outcome),
+        )
+        return stored
 
     @staticmethod
     def _high_water(conn, repo: str, pr: int) -> str:
