@@ -157,3 +157,20 @@ def test_one_guid_sent_at_once_is_accepted_once(tmp_path, copies):
 
     assert sorted(r.outcome for r in results) == ["accepted"] + ["duplicate"] * (copies - 1)
     store.close()
+
+
+def test_a_delivery_that_waits_too_long_is_answered_and_withdrawn(tmp_path):
+    store = SlowStore(str(tmp_path / "state.db"))
+    intake = GroupCommit(store)
+    first = threading.Thread(target=intake.submit, args=(present(1, "g-1"),))
+    first.start()
+    assert store.entered.wait(5)
+
+    with pytest.raises(IntakeError, match="not stored within 0.2s"):
+        intake.submit(present(2, "g-2"), timeout=0.2)
+
+    store.release.set()
+    first.join(10)
+    assert [row["guid"] for row in store.query("SELECT guid FROM deliveries")] == ["g-1"]
+    assert intake.queued() == 0
+    store.close()
