@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable
 from urllib.error import HTTPError, URLError
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import open_url
@@ -28,6 +28,11 @@ USER_AGENT = "preview-envs"
 MEDIA_TYPE = "application/vnd.github+json"
 # GitHub asks for at least a minute before retrying a secondary rate limit that names no wait.
 SECONDARY_RATE_LIMIT_WAIT = 60
+# GitHub answers a renamed or moved repository with a redirect, to be repeated as it was sent (its REST docs,
+# "Redirects"); 303 alone asks for a GET.
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+MAX_REDIRECTS = 5
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _LINK_VALUE = re.compile(r"<([^>]*)>([^,<]*)")
 _LINK_REL = re.compile(r"""rel\s*=\s*"?([^";]+)"?""")
@@ -82,8 +87,7 @@ class GitHubClient:
         self.sleep = sleep
         self.max_wait = max_wait
         self.clock = clock
-        api = urlsplit(self.api_url)
-        self._origin = (api.scheme, api.netloc)
+        self._origin = origin(self.api_url)
 
     def request(
         self, method: str, path: str, body: object = None, query: dict | None = None
@@ -98,7 +102,7 @@ class GitHubClient:
         data = None if body is None else json.dumps(body).encode("utf-8")
         attempt = 0
         while True:
-            status, headers, payload, text = self._send(method, url, data)
+            status, headers, payload, text = self._follow(method, url, data)
             if status is not None and 200 <= status < 300:
                 return status, headers, payload
             wait = self._retry_wait(method, url, status, headers, payload, attempt)
@@ -125,16 +129,20 @@ class GitHubClient:
 
     # -- internals -----------------------------------------------------------------------------------------
 
+    def _check_origin(self, url: str, why: str) -> None:
+        """The token must never travel to a host other than the configured API."""
+        scheme, host, port = origin(url)
+        if (scheme, host, port) != self._origin:
+            shown_port = f":{port}" if port and port != _DEFAULT_PORTS.get(scheme) else ""
+            message = (
+                f"{why}refusing to send the token to {scheme}://{host}{shown_port}, "
+                f"which is not the API at {self.api_url}"
+            )
+            raise GitHubError(None, message, url)
+
     def _url(self, path: str, query: dict | None) -> str:
         if path.startswith(("http://", "https://")):
-            target = urlsplit(path)
-            if (target.scheme, target.netloc) != self._origin:
-                # The token must never travel to a host other than the configured API.
-                message = (
-                    f"refusing to send the token to {target.scheme}://{target.netloc}, "
-                    f"which is not the API at {self.api_url}"
-                )
-                raise GitHubError(None, message, path)
+            self._check_origin(path, "")
             url = path
         elif path.startswith("/"):
             url = self.api_url + path
@@ -143,6 +151,23 @@ class GitHubClient:
         if query:
             url += ("&" if "?" in url else "?") + urlencode(query, doseq=True)
         return url
+
+    def _follow(self, method: str, url: str, data: bytes | None):
+        """``_send``, following redirects on the API's own scheme, host and port only, where the token may go.
+
+        urllib would follow a redirect anywhere with every header, the token's included, so redirects are
+        turned off there and handled here.
+        """
+        for _hop in range(MAX_REDIRECTS + 1):
+            status, headers, payload, text = self._send(method, url, data)
+            if status not in REDIRECT_STATUSES or not headers.get("location"):
+                return status, headers, payload, text
+            target = urljoin(url, headers["location"])
+            self._check_origin(target, f"{method} {url} was redirected ({status}); ")
+            if status == 303:
+                method, data = "GET", None
+            url = target
+        raise GitHubError(status, f"{method} {url}: more than {MAX_REDIRECTS} redirects", url)
 
     def _send(self, method: str, url: str, data: bytes | None):
         headers = {
@@ -160,7 +185,7 @@ class GitHubClient:
                 method=method,
                 timeout=self.timeout,
                 http_agent=USER_AGENT,
-                follow_redirects="safe",
+                follow_redirects="none",
                 use_netrc=False,
             )
             status, raw_headers, raw = response.status, response.headers, response.read()
@@ -256,6 +281,17 @@ class GitHubClient:
         if documentation_url:
             human += f" (see {documentation_url})"
         return GitHubError(status, human, url, documentation_url, errors, headers)
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of ``url``, the port spelled out when it is the scheme's default."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port
 
 
 def next_link(link_header: str) -> str | None:

@@ -16,10 +16,15 @@ import re
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.preview.envs.plugins.module_utils._github import GitHubClient, GitHubError
+from ansible_collections.preview.envs.plugins.module_utils._redact import redact_secrets, redact_urls
 
 MARKER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")
 REPO_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 MAX_BODY_LENGTH = 65536
+# An @ that GitHub would read as a mention of a user or a team (@octocat, @org/team).
+MENTION = re.compile(r"@(?=[A-Za-z0-9])")
+# A zero-width space after the @: the text reads the same, and GitHub notifies nobody.
+MENTION_BREAK = "@\u200b"
 
 
 def marker_line(marker: str) -> str:
@@ -37,6 +42,22 @@ def with_marker(body: str, marker: str) -> str:
     if carries_marker(body, marker):
         return body
     return f"{marker_line(marker)}\n{body}"
+
+
+def sanitize_body(body: str, secrets: tuple[str, ...] = ()) -> str:
+    """``body`` safe to post as our bot: no credentials in URLs, none of ``secrets``, and no mentions.
+
+    Failure comments quote build output and app logs, which the pull request controls: through our bot it
+    could otherwise ping any user or team, or publish a credential a log echoed. ``#123`` references stay.
+    """
+    return MENTION.sub(MENTION_BREAK, redact_urls(redact_secrets(body, secrets)))
+
+
+def fenced(text: str) -> str:
+    """``text`` as a Markdown code block whose fence is longer than any run of backticks in it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
 
 
 def _same_text(left: str | None, right: str | None) -> bool:
@@ -164,6 +185,8 @@ def check_params(params: dict) -> str | None:
 
 def ensure_comment(params: dict, check_mode: bool, diff_mode: bool) -> dict:
     """Bring the comment to ``params['state']``: the task's result, with ``failed``/``msg`` or ``warnings``."""
+    if params.get("body") is not None:
+        params = dict(params, body=sanitize_body(params["body"], (params["token"],)))
     error = check_params(params)
     if error:
         return {"failed": True, "changed": False, "msg": error}

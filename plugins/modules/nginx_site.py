@@ -17,6 +17,12 @@ description:
     that the base site includes at http level (subdomain routing).
   - Every change runs O(test_command) (C(nginx -t)) before O(reload_command). When the test fails,
     the previous file is put back (or the new one removed) and the module fails with nginx's output.
+  - After each successful reload, C(<label>.loaded) beside the file records a hash of what nginx loaded. A
+    file on disk that nginx has not loaded (the reload failed, or the run was killed before it) differs
+    from that record, so the next run reloads even though the file itself is unchanged.
+  - Every answer through the route, the app's errors and nginx's own included, carries the header
+    C(X-Preview-Route) set to the label, which the app cannot set. M(preview.envs.preview_inventory) asks
+    nginx for it to tell a route that nginx serves from one that is only on disk.
 author:
   - preview maintainers (@preview-envs)
 extends_documentation_fragment:
@@ -28,7 +34,7 @@ attributes:
     support: full
   idempotent:
     support: full
-    details: An unchanged file is neither rewritten nor reloaded.
+    details: An unchanged file that nginx has loaded is neither rewritten nor reloaded.
 options:
   label:
     description: The preview's label, C(<slug>-pr-<N>).
@@ -90,11 +96,12 @@ path:
   type: str
   returned: always
 reloaded:
-  description: Whether nginx was reloaded.
+  description: Whether nginx was reloaded (after a change, or for a file it had not loaded yet).
   type: bool
   returned: always
 """
 
+import hashlib
 import os
 import re
 import tempfile
@@ -105,6 +112,8 @@ from ansible_collections.preview.envs.plugins.module_utils import _naming
 
 LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,60}[a-z0-9])?-pr-[0-9]{1,9}$")
 SUFFIXES = (".location.conf", ".server.conf")
+LOADED_SUFFIX = ".loaded"
+ROUTE_HEADER = "X-Preview-Route"
 ADDRESS_RE = re.compile(r"^(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$")
 
 PROXY = """\
@@ -116,6 +125,8 @@ PROXY = """\
         proxy_set_header X-Forwarded-Proto $scheme;
         proxy_set_header X-Forwarded-Prefix {prefix};
         proxy_read_timeout 60s;
+        proxy_hide_header {header};
+        add_header {header} {label} always;
 """
 
 
@@ -129,14 +140,14 @@ def render(label: str, port: int, domain: str, listen_port: int, listen_address:
             f"    listen {listen};\n"
             f"    server_name {label}.{domain};\n"
             "    location / {\n"
-            + PROXY.format(port=port, target="", prefix="/")
+            + PROXY.format(port=port, target="", prefix="/", header=ROUTE_HEADER, label=label)
             + "    }\n}\n"
         )
         return label + ".server.conf", head + body
     body = (
         f"location = /{label} {{\n    return 301 /{label}/;\n}}\n"
         f"location /{label}/ {{\n"
-        + PROXY.format(port=port, target="/", prefix=f"/{label}").replace(
+        + PROXY.format(port=port, target="/", prefix=f"/{label}", header=ROUTE_HEADER, label=label).replace(
             "        ", "    "
         )
         + "}\n"
@@ -150,6 +161,17 @@ def read(path: str) -> str | None:
             return handle.read()
     except FileNotFoundError:
         return None
+
+
+def loaded_digest(files: dict[str, str | None]) -> str | None:
+    """What identifies a preview's files as nginx loads them; None when there are none."""
+    present = sorted((suffix, content) for suffix, content in files.items() if content is not None)
+    if not present:
+        return None
+    digest = hashlib.sha256()
+    for suffix, content in present:
+        digest.update(f"{suffix}\0{content}\0".encode())
+    return digest.hexdigest()
 
 
 def write_atomic(path: str, content: str) -> None:
@@ -195,13 +217,16 @@ class Site:
         changes = {
             suffix: (present[suffix], wanted[suffix]) for suffix in SUFFIXES if present[suffix] != wanted[suffix]
         }
-        result = dict(changed=bool(changes), path=path, reloaded=False)
+        marker = os.path.join(configs_dir, label + LOADED_SUFFIX)
+        loaded = (read(marker) or "").strip() or None
+        wanted_digest = loaded_digest(wanted)
+        result = dict(changed=bool(changes) or loaded != wanted_digest, path=path, reloaded=False)
         if self.module._diff:
             result["diff"] = {
                 "before": "".join(present[s] or "" for s in SUFFIXES),
                 "after": "".join(wanted[s] or "" for s in SUFFIXES),
             }
-        if not changes or self.module.check_mode:
+        if not result["changed"] or self.module.check_mode:
             return result
 
         os.makedirs(configs_dir, exist_ok=True)
@@ -231,6 +256,12 @@ class Site:
                 msg=f"nginx reload failed after writing the file of preview {label}",
                 cmd=params["reload_command"], rc=rc, stdout=out, stderr=err, path=path,
             )
+        # Written only now: until nginx has loaded the files, every run must try again.
+        if wanted_digest is None:
+            if os.path.exists(marker):
+                os.unlink(marker)
+        else:
+            write_atomic(marker, wanted_digest + "\n")
         result["reloaded"] = True
         return result
 

@@ -16,6 +16,11 @@ description:
     and is never reported.
   - Compares that with O(keep), the previews that should exist, and returns the orphans (traces of
     previews not in O(keep)) and the missing (previews in O(keep) without a running stack or route).
+  - With O(route_url), a route counts only when nginx serves it. Each preview in O(keep) is asked for at
+    that address (C(/<label>/), or C(/) with the C(Host) C(<label>.<domain>) when O(domain) is set), and the
+    answer must carry the header C(X-Preview-Route), set to the label, that M(preview.envs.nginx_site) adds to every
+    answer of the route, an error of the app included. A file on disk that nginx never loaded, or an
+    nginx that is down, leaves the preview missing. Without O(route_url) the file alone counts.
 author:
   - preview maintainers (@preview-envs)
 extends_documentation_fragment:
@@ -52,6 +57,20 @@ options:
     description: The docker CLI.
     type: path
     default: docker
+  route_url:
+    description:
+      - Where nginx listens for previews, for example C(http://127.0.0.1:80); empty to trust the nginx files.
+    type: str
+    default: ""
+  domain:
+    description: The preview domain of subdomain routing (as given to M(preview.envs.nginx_site)); empty for
+      path routing.
+    type: str
+    default: ""
+  route_timeout:
+    description: Seconds to wait for nginx's answer for one preview.
+    type: int
+    default: 5
 """
 
 EXAMPLES = r"""
@@ -69,7 +88,9 @@ records:
   elements: dict
   returned: always
 labels:
-  description: Every label seen anywhere, with where it was seen (record, project, running, nginx, work_dir).
+  description:
+    - Every label seen anywhere, with where it was seen (record, project, running, nginx, work_dir).
+    - With O(route_url), C(routed) for the previews in O(keep) that nginx serves.
   type: dict
   returned: always
 orphans:
@@ -78,7 +99,9 @@ orphans:
   elements: dict
   returned: always
 missing:
-  description: The entries of O(keep) (repo, pr, label) whose stack is not running or whose nginx file is gone.
+  description:
+    - The entries of O(keep) (repo, pr, label) whose stack is not running, or whose route nginx does not serve
+      (with O(route_url)) or whose nginx file is gone (without).
   type: list
   elements: dict
   returned: always
@@ -87,14 +110,19 @@ missing:
 import os
 import re
 import sqlite3
+from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.preview.envs.plugins.module_utils import _naming
 
 LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,60}[a-z0-9])?-pr-[0-9]{1,9}$")
 PROJECT_PREFIX = "preview-"
 NGINX_SUFFIXES = (".location.conf", ".server.conf")
+# nginx_site's generated routes answer with it; the app behind them cannot set it.
+ROUTE_HEADER = "X-Preview-Route"
 
 
 def _records(db: str) -> list[dict]:
@@ -118,6 +146,23 @@ def _docker_labels(module: AnsibleModule, docker: str, kind: list[str], fmt: str
     if rc != 0:
         module.fail_json(msg=f"listing docker {' '.join(kind)} failed", rc=rc, stdout=out, stderr=err)
     return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def served(route_url: str, label: str, domain: str, timeout: int) -> bool:
+    """Whether nginx at ``route_url`` answers for ``label`` through the preview's own route."""
+    if domain:
+        url, headers = route_url.rstrip("/") + "/", {"Host": f"{label}.{domain}"}
+    else:
+        url, headers = f"{route_url.rstrip('/')}/{label}/", {}
+    try:
+        response = open_url(url, method="HEAD", headers=headers, timeout=timeout, use_proxy=False,
+                            follow_redirects="none", use_netrc=False, validate_certs=False)
+        answer_headers = response.headers
+    except HTTPError as error:
+        answer_headers = error.headers
+    except (URLError, UrlsConnectionError, OSError):
+        return False
+    return (answer_headers or {}).get(ROUTE_HEADER) == label
 
 
 def inventory(module: AnsibleModule) -> dict:
@@ -177,8 +222,21 @@ def inventory(module: AnsibleModule) -> dict:
         record = by_label.get(label, {})
         orphans.append({"label": label, "repo": record.get("repo", ""), "pr": record.get("pr", 0),
                         "where": sorted(labels[label])})
+    route_url = params["route_url"]
+    if route_url and not re.match(r"^https?://[^/?#@\s]+/?$", route_url):
+        module.fail_json(msg=f"route_url must be an http(s) address without a path: {route_url!r}")
+    if params["domain"]:
+        try:
+            _naming.check_domain(params["domain"])
+        except _naming.NamingError as exc:
+            module.fail_json(msg=str(exc))
+    if route_url:
+        for label in keep:
+            if served(route_url, label, params["domain"], params["route_timeout"]):
+                labels.setdefault(label, set()).add("routed")
+    routed = "routed" if route_url else "nginx"
     missing = [dict(keep[label], label=label) for label in sorted(keep)
-               if not {"running", "nginx"} <= labels.get(label, set())]
+               if not {"running", routed} <= labels.get(label, set())]
     return dict(
         changed=False,
         records=records,
@@ -196,6 +254,9 @@ def main():
             deployments_dir=dict(type="path", default="/opt/preview-deployments"),
             nginx_configs_dir=dict(type="path", default="/etc/nginx/preview-configs"),
             docker_cli=dict(type="path", default="docker"),
+            route_url=dict(type="str", default=""),
+            domain=dict(type="str", default=""),
+            route_timeout=dict(type="int", default=5),
         ),
         supports_check_mode=True,
     )

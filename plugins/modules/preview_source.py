@@ -15,13 +15,29 @@ description:
     does not hold it yet, through O(refspec) (for a pull request C(+refs/pull/N/head:refs/remotes/origin/pr/N)),
     and then by its ID alone, which GitHub serves for any commit it can reach.
   - The work tree is then checked out at that commit, detached, with local changes to tracked files
-    discarded. Files the build leaves behind that git does not track stay. Submodules are updated when the
-    commit has a C(.gitmodules).
+    discarded. Files the build leaves behind that git does not track stay.
+  - Submodules are left alone unless O(submodules=true); see there for the URLs they may come from.
   - One task for what M(ansible.builtin.git) and M(preview.envs.preview_stack) did in two. Every task of a
     deploy costs Ansible's module start-up (about 0.3 s on a small host), and this pair sits on the way to a
     live preview.
-  - Git runs without a terminal (E(GIT_TERMINAL_PROMPT=0)). Unless E(GIT_SSH_COMMAND) is set, SSH runs in batch
-    mode and accepts a host key it has not seen before (C(StrictHostKeyChecking=accept-new)).
+  - The code of a pull request is hostile, and git is its first reader. Git runs with an allow-listed
+    environment only (E(PATH), E(HOME), E(LANG), E(LC_ALL), E(TZ), E(TMPDIR), E(SSH_AUTH_SOCK)), so no
+    secret of the caller (E(GITHUB_TOKEN), the webhook secret) reaches git or anything git starts; without
+    a terminal (E(GIT_TERMINAL_PROMPT=0)), without the system git config (E(GIT_CONFIG_NOSYSTEM=1)), and
+    without Git LFS downloads (a repository's C(.lfsconfig) names the server those come from).
+  - SSH runs in batch mode, accepts a host key it has not seen before (C(StrictHostKeyChecking=accept-new))
+    and gives up on a silent server after a minute (C(ServerAliveInterval)); HTTP transfers slower than
+    1000 bytes/s for 60 s are aborted (C(http.lowSpeedLimit), C(http.lowSpeedTime)), so a stalled fetch
+    cannot hold a run until its deadline.
+  - Lock files in C(.git) left by a git that was killed (C(index.lock), C(HEAD.lock), C(refs/**/*.lock), ...)
+    would make every later git command fail. They are removed before git runs, but only when no process
+    has its working directory inside O(dest). Git runs there (C(git -C)), so a lock is stale when nobody
+    is.
+  - The directory that holds O(dest) (a preview's work dir) is created when missing and made mode 0700, so
+    that other users of the host cannot read the checkout. O(dest) therefore belongs in a directory of its
+    own; a shared directory with the sticky bit (like C(/tmp)) is refused.
+  - Credentials in O(repo) (C(https://user:token@host/...)) never appear in the result; URLs in messages and
+    git's output are returned as C(scheme://***@host/...).
   - Reads the repository's files only; never runs anything from it.
 author:
   - preview maintainers (@preview-envs)
@@ -60,6 +76,15 @@ options:
     description: Path of the repository's compose file, relative to O(dest). Empty means look.
     type: str
     default: ""
+  submodules:
+    description:
+      - Whether to check out the commit's submodules (recursively) when it has a C(.gitmodules).
+      - A pull request chooses the URLs in C(.gitmodules), so each one, nested ones included, must be on the
+        host of O(repo) with the same scheme (relative URLs such as C(../lib.git) are); any other URL fails
+        the task before anything is fetched. C(file://) URLs and local paths are accepted only when O(repo)
+        is itself a local path, and git's C(file) transport is off otherwise (C(protocol.file.allow=never)).
+    type: bool
+    default: false
 seealso:
   - module: preview.envs.preview_stack
   - module: ansible.builtin.git
@@ -100,36 +125,132 @@ has_dockerfile:
   description: Whether the repository has a C(Dockerfile) at its root.
   type: bool
   returned: success, except in check mode without a checkout
+removed_locks:
+  description: The stale lock files removed from C(.git) before git ran.
+  type: list
+  elements: str
+  returned: when O(dest) held a checkout, except in check mode
 """
 
+import glob
 import os
 import re
+import stat
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.preview.envs.plugins.module_utils._redact import redact_urls, url_credentials
 from ansible_collections.preview.envs.plugins.module_utils._stack import detect
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
 # A refspec of branch-like names only: nothing git could read as an option, no ':' tricks beyond one.
 REFSPEC = re.compile(r"^\+?[A-Za-z0-9][A-Za-z0-9/_.-]*(:[A-Za-z0-9][A-Za-z0-9/_.-]*)?$")
+# git's scp-like syntax, [user@]host:path, which it reads as ssh when no '/' comes before the ':'.
+SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?!//)")
+
+# The caller's environment that git may see; everything else (tokens, the webhook secret) is dropped.
+ENV_ALLOWED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSH_AUTH_SOCK")
+# A fetch that moves less than LOW_SPEED_LIMIT bytes/s for LOW_SPEED_TIME s is stalled, not slow.
+LOW_SPEED_LIMIT = 1000
+LOW_SPEED_TIME = 60
+SSH_ALIVE_INTERVAL = 15
+SSH_ALIVE_COUNT_MAX = 4
+SSH_COMMAND = (
+    "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new "
+    f"-o ServerAliveInterval={SSH_ALIVE_INTERVAL} -o ServerAliveCountMax={SSH_ALIVE_COUNT_MAX}"
+)
+# Submodules inside submodules are checked level by level; deeper nesting than this is refused.
+MAX_SUBMODULE_DEPTH = 8
+
+
+def scrub_environment() -> None:
+    """Reduce this (throwaway) module process's environment to what git needs, plus our own settings."""
+    for name in list(os.environ):
+        if name not in ENV_ALLOWED:
+            del os.environ[name]
+    os.environ.update(
+        GIT_TERMINAL_PROMPT="0",
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_SSH_COMMAND=SSH_COMMAND,
+        GIT_LFS_SKIP_SMUDGE="1",
+    )
+
+
+def url_origin(url: str) -> tuple[str, str] | None:
+    """(scheme, host) of a git URL, or None for a local path or a file:// URL."""
+    if "://" in url:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme == "file":
+            return None
+        if scheme in ("git+ssh", "ssh+git"):
+            scheme = "ssh"
+        return scheme, (parts.hostname or "").lower()
+    match = SCP_LIKE.match(url)
+    return ("ssh", match.group("host").lower()) if match else None
+
+
+def checkout_busy(dest: str) -> bool:
+    """Whether a process (ours to see) works inside ``dest``; True when that cannot be told."""
+    root = os.path.realpath(dest)
+    try:
+        pids = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return True
+    for pid in pids:
+        if int(pid) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue  # gone, or another user's: git in our checkout runs as us
+        if cwd == root or cwd.startswith(root + os.sep):
+            return True
+    return False
+
+
+def stale_locks(dest: str) -> list[str]:
+    git_dir = os.path.join(dest, ".git")
+    return sorted(
+        glob.glob(os.path.join(glob.escape(git_dir), "*.lock"))
+        + glob.glob(os.path.join(glob.escape(git_dir), "refs", "**", "*.lock"), recursive=True)
+    )
 
 
 class Checkout:
-    def __init__(self, module: AnsibleModule, dest: str) -> None:
+    def __init__(self, module: AnsibleModule, dest: str, repo: str) -> None:
         self.module = module
         self.dest = dest
+        self.repo = repo
         self.git = module.get_bin_path("git", required=True)
-        self.env = {"GIT_TERMINAL_PROMPT": "0"}
-        if not os.environ.get("GIT_SSH_COMMAND"):
-            self.env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new"
+        # Local clones (tests, the demo) need git's file transport; for any other clone URL a path in a
+        # PR's .gitmodules must not read this host's repositories.
+        file_transport = "always" if url_origin(repo) is None else "never"
+        self.options = [
+            "-c", f"http.lowSpeedLimit={LOW_SPEED_LIMIT}",
+            "-c", f"http.lowSpeedTime={LOW_SPEED_TIME}",
+            "-c", f"protocol.file.allow={file_transport}",
+            "-c", "submodule.recurse=false",
+        ]
 
-    def run(self, *args: str, check: bool = True) -> tuple[int, str, str]:
-        argv = [self.git, "-C", self.dest] + list(args)
-        rc, out, err = self.module.run_command(argv, environ_update=self.env)
+    def run(self, *args: str, check: bool = True, cwd: str | None = None) -> tuple[int, str, str]:
+        where = cwd or self.dest
+        argv = [self.git, *self.options, "-C", where, *args]
+        rc, out, err = self.module.run_command(argv, environ_update={})
         if check and rc != 0:
-            self.module.fail_json(msg=f"git {args[0]} failed in {self.dest}: {(err or out).strip()[-800:]}",
-                                  cmd=argv, rc=rc, stdout=out, stderr=err)
+            self.fail(f"git {args[0]} failed in {where}: {(err or out).strip()[-800:]}",
+                      cmd=argv, rc=rc, stdout=out, stderr=err)
         return rc, out, err
+
+    def fail(self, msg: str, **result) -> None:
+        """fail_json with every URL's credentials taken out: git prints its remote's URL in errors."""
+        for key in ("stdout", "stderr"):
+            if key in result:
+                result[key] = redact_urls(result[key])
+        if "cmd" in result:
+            result["cmd"] = [redact_urls(part) for part in result["cmd"]]
+        self.module.fail_json(msg=redact_urls(msg), **result)
 
     def exists(self) -> bool:
         return os.path.isdir(os.path.join(self.dest, ".git"))
@@ -144,6 +265,68 @@ class Checkout:
     def dirty(self) -> bool:
         return bool(self.run("status", "--porcelain", "--untracked-files=no")[1].strip())
 
+    def clear_stale_locks(self) -> list[str]:
+        locks = stale_locks(self.dest)
+        if not locks or checkout_busy(self.dest):
+            return []
+        for lock in locks:
+            try:
+                os.unlink(lock)
+            except FileNotFoundError:
+                pass
+        return locks
+
+    def update_submodules(self, where: str, depth: int = 0) -> None:
+        """Check out the submodules of the work tree at ``where`` (and theirs), each URL checked first."""
+        if not os.path.isfile(os.path.join(where, ".gitmodules")):
+            return
+        if depth >= MAX_SUBMODULE_DEPTH:
+            self.fail(f"submodules nested deeper than {MAX_SUBMODULE_DEPTH} levels in {where}")
+        # init and sync write the URLs of .gitmodules into the repository's config, relative ones resolved
+        # against its remote, which are the URLs update would fetch: those are the ones to check.
+        self.run("submodule", "init", cwd=where)
+        self.run("submodule", "sync", "--quiet", cwd=where)
+        rc, out, dummy = self.run("config", "--local", "--get-regexp", r"^submodule\..*\.url$",
+                                  check=False, cwd=where)
+        wanted = url_origin(self.repo)
+        for line in out.splitlines():
+            key, dummy, url = line.partition(" ")
+            found = url_origin(url)
+            if url.startswith("-") or found != wanted:
+                source = f"the host {found[1]}" if found else "a local path"
+                self.fail(f"{key} of {where} is {url}, {source}: submodules must come from the host of {self.repo}")
+        self.run("submodule", "update", "--init", "--force", cwd=where)
+        rc, out, dummy = self.run("config", "--file", ".gitmodules", "--get-regexp", r"^submodule\..*\.path$",
+                                  check=False, cwd=where)
+        root = os.path.realpath(where)
+        for line in out.splitlines():
+            path = os.path.realpath(os.path.join(root, line.partition(" ")[2]))
+            if path.startswith(root + os.sep):
+                self.update_submodules(path, depth + 1)
+
+
+def private_parent(module: AnsibleModule, dest: str) -> bool:
+    """Make the directory holding ``dest`` mode 0700; whether it was (or would be) changed.
+
+    A container's bind mount of a path inside the checkout is unaffected: the daemon resolves the source
+    as root, and inside the container the mount starts at that path, below this directory.
+    """
+    parent = os.path.dirname(os.path.abspath(dest.rstrip(os.sep)))
+    try:
+        mode = os.stat(parent).st_mode
+    except FileNotFoundError:
+        if not module.check_mode:
+            os.makedirs(parent, mode=0o700)
+            os.chmod(parent, 0o700)  # makedirs' mode is filtered by the umask
+        return True
+    if mode & stat.S_ISVTX or parent == os.sep:
+        module.fail_json(msg=f"dest {dest} must sit in a directory of its own, not in the shared {parent}")
+    if stat.S_IMODE(mode) == 0o700:
+        return False
+    if not module.check_mode:
+        os.chmod(parent, 0o700)
+    return True
+
 
 def main():
     module = AnsibleModule(
@@ -153,24 +336,30 @@ def main():
             version=dict(type="str", required=True),
             refspec=dict(type="str", default=""),
             compose_file=dict(type="str", default=""),
+            submodules=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
+    scrub_environment()
     params = module.params
     repo, dest, sha, refspec = params["repo"], params["dest"], params["version"], params["refspec"]
+    # Ansible masks these wherever they appear in the result (invocation included), whatever the form.
+    module.no_log_values.update(url_credentials(repo))
     if not SHA.match(sha):
         module.fail_json(msg=f"version must be a full commit ID (40 hex digits), not {sha!r}")
     if refspec and not REFSPEC.match(refspec):
         module.fail_json(msg=f"refspec {refspec!r} is not allowed: use ref names ([+]src[:dst]) only")
     if not repo.strip() or repo.startswith("-"):
-        module.fail_json(msg=f"repo must be a URL or path git understands, not {repo!r}")
+        module.fail_json(msg=f"repo must be a URL or path git understands, not {redact_urls(repo)!r}")
 
-    checkout = Checkout(module, dest)
+    checkout = Checkout(module, dest, repo)
     exists = checkout.exists()
-    before = checkout.head() if exists else None
-    result = dict(changed=False, before=before, after=sha, fetched=False)
+    result = dict(changed=private_parent(module, dest), before=None, after=sha, fetched=False)
+    if exists and not module.check_mode:
+        result["removed_locks"] = checkout.clear_stale_locks()
+    result["before"] = before = checkout.head() if exists else None
     if module.check_mode:
-        result["changed"] = before != sha or checkout.dirty()
+        result["changed"] = result["changed"] or before != sha or checkout.dirty()
         if exists:
             try:
                 result.update(detect(dest, params["compose_file"]))
@@ -187,25 +376,26 @@ def main():
         checkout.run("remote", "set-url", "origin", "--", repo)
     if not checkout.has(sha):
         result["fetched"] = True
+        fetch = ("fetch", "--quiet", "--no-tags", "--no-recurse-submodules")
         if refspec:
-            rc, out, err = checkout.run("fetch", "--quiet", "--force", "--no-tags", "origin", refspec, check=False)
+            rc, out, err = checkout.run(*fetch, "--force", "origin", refspec, check=False)
             if rc != 0:
-                module.fail_json(msg=f"cannot fetch {refspec} from {repo}: {(err or out).strip()[-800:]}",
-                                 rc=rc, stdout=out, stderr=err, **result)
+                checkout.fail(f"cannot fetch {refspec} from {repo}: {(err or out).strip()[-800:]}",
+                              rc=rc, stdout=out, stderr=err, **result)
         if not checkout.has(sha):
-            rc, out, err = checkout.run("fetch", "--quiet", "--no-tags", "origin", sha, check=False)
+            rc, out, err = checkout.run(*fetch, "origin", sha, check=False)
             if rc != 0 or not checkout.has(sha):
                 where = f" (fetched {refspec})" if refspec else ""
-                module.fail_json(
-                    msg=f"commit {sha} is not in {repo}{where}; it may have been force-pushed away: "
+                checkout.fail(
+                    f"commit {sha} is not in {repo}{where}; it may have been force-pushed away: "
                     f"{(err or out).strip()[-400:] or 'not found'}",
                     rc=rc, stdout=out, stderr=err, **result,
                 )
     if before != sha or checkout.dirty():
         checkout.run("checkout", "--quiet", "--force", "--detach", sha)
         result["changed"] = True
-    if os.path.isfile(os.path.join(dest, ".gitmodules")):
-        checkout.run("submodule", "update", "--init", "--recursive", "--force")
+    if params["submodules"]:
+        checkout.update_submodules(dest)
     try:
         result.update(detect(dest, params["compose_file"]))
     except ValueError as exc:
