@@ -187,7 +187,7 @@ def client_main(args: argparse.Namespace) -> int:
         sys.exit("set BENCH_WEBHOOK_SECRET")
     deliveries = build_deliveries(secret, args.first_pr, args.warmup + args.count)
     client = Client(url.hostname, url.port or 80, url.path or "/", deliveries, args.timeout, args.notify_after)
-    conns = [client.connect() for _ in range(args.connections)]
+    conns = [client.connect() for dummy in range(args.connections)]
     warm, measured = list(range(args.warmup)), list(range(args.warmup, len(deliveries)))
     # The collector would stop every thread at random; the garbage of a few thousand requests is small.
     gc.collect()

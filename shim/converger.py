@@ -129,8 +129,11 @@ class Converger:
 
     def _reconcile(self) -> None:
         if self.reconciler is not None:
-            self._reconciling = self._background(self._reconciling, "reconcile",
-                                                 lambda: self.reconciler.run_once().get("redeploy"))
+            self._reconciling = self._background(self._reconciling, "reconcile", self._reconcile_pass)
+
+    def _reconcile_pass(self) -> bool:
+        self.reconciler.run_once()
+        return True  # wake the loop: PRs with a run to redo, or runs held back during the pass
 
     def _verify_approvals(self) -> None:
         """Ask GitHub about stored approval labels, off the loop: a slow GitHub delays no run."""
@@ -163,6 +166,8 @@ class Converger:
                     return
                 if key in self._running or not self._backoff.ready(key):
                     continue
+                if self.reconciler is not None and not self.reconciler.may_start(*key):
+                    continue  # after the reconcile pass, which wakes the loop again
                 self._running[key] = item
             thread = threading.Thread(target=self._converge, args=(item,), name=f"run-{item.repo}#{item.pr}")
             try:

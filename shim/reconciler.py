@@ -28,6 +28,7 @@ class Reconciler:
         self.is_running = is_running
         self.run = run
         self._lock = threading.Lock()
+        self._passing: frozenset[tuple[str, int]] | None = None  # the keep list of the pass in flight
 
     def keep(self) -> list[dict]:
         """The PRs whose traces stay: wanted ones, and any PR with a run still due (a pending cleanup is its
@@ -42,13 +43,24 @@ class Reconciler:
                 keep.append({"repo": repo.full_name, "pr": row["pr"], "slug": repo.slug})
         return keep
 
+    def may_start(self, repo: str, pr: int) -> bool:
+        """Whether a run of the PR may start now. While a pass is in flight, only PRs on its keep list may:
+        the traces a new run leaves meanwhile would look like orphans to it, and be removed under the run."""
+        passing = self._passing
+        return passing is None or (repo, pr) in passing
+
     def run_once(self) -> dict:
         """One pass; returns {"orphans": [...labels], "redeploy": [(repo, pr), ...]} (empty when busy)."""
         if not self._lock.acquire(blocking=False):
             return {}
         try:
             started = time.monotonic()
-            result, stats = self.run(self.config, self.keep())
+            keep = self.keep()
+            self._passing = frozenset((entry["repo"], entry["pr"]) for entry in keep)
+            try:
+                result, stats = self.run(self.config, keep)
+            finally:
+                self._passing = None
             if result.status != "successful":
                 log.warning("reconcile status=%s rc=%s message=%r", result.status, result.rc, result.message[-500:])
                 return {}

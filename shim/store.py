@@ -396,8 +396,8 @@ class Store:
             if row is None or (row["claim_sha"], row["claim_by"]) != (sha, login):
                 return "superseded"
             row = dict(row)
-            outcome, _ = self._move(conn, repo, pr, row, approval_settled(row, allowed), row["pr_updated_at"],
-                                    time.time(), "")
+            outcome, _generation = self._move(conn, repo, pr, row, approval_settled(row, allowed),
+                                              row["pr_updated_at"], time.time(), "")
             return outcome
 
     def interrupt_stale_runs(self) -> int:

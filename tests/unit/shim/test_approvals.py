@@ -203,6 +203,9 @@ class NoReconcile:
     def run_once(self):
         return {}
 
+    def may_start(self, repo, pr):
+        return True
+
 
 def test_the_converger_loop_confirms_and_deploys_on_its_own(shim, github):
     github.set_role(REPO, "maintainer", "maintain")

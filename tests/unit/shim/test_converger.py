@@ -84,12 +84,12 @@ def test_at_most_concurrency_runs_at_once(store):
     converger._tick()
     assert runs.started.acquire(timeout=5) and runs.started.acquire(timeout=5)
     converger._tick()
-    assert sorted(pr for _, pr, _ in runs.calls) == [1, 2] and len(converger.running()) == 2
+    assert sorted(call[1] for call in runs.calls) == [1, 2] and len(converger.running()) == 2
     runs.release.set()
     settle(converger)
     converger._tick()
     settle(converger)
-    assert sorted(pr for _, pr, _ in runs.calls) == [1, 2, 3]
+    assert sorted(call[1] for call in runs.calls) == [1, 2, 3]
     assert store.pending() == []
 
 

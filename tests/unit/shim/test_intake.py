@@ -111,8 +111,8 @@ def test_a_delivery_that_fails_fails_alone(tmp_path):
     def broken(row):
         raise ValueError("a bug in one decision")
 
-    results = store.accept_batch([present(1, "g-1"), Delivery("g-2", "pull_request", "opened", "o/r", 2, broken,
-                                                               "2026-12-01T10:00:00Z"), present(3, "g-3")])
+    failing = Delivery("g-2", "pull_request", "opened", "o/r", 2, broken, "2026-12-01T10:00:00Z")
+    results = store.accept_batch([present(1, "g-1"), failing, present(3, "g-3")])
 
     assert results[0].outcome == "accepted" and results[2].outcome == "accepted"
     assert isinstance(results[1], ValueError)
@@ -153,9 +153,9 @@ def test_one_guid_sent_at_once_is_accepted_once(tmp_path, copies):
     store = Store(str(tmp_path / "state.db"))
     intake = GroupCommit(store)
 
-    results = submit_all(intake, [present(1, "same-guid") for _ in range(copies)])
+    results = submit_all(intake, [present(1, "same-guid")] * copies)
 
-    assert sorted(r.outcome for r in results) == ["accepted"] + ["duplicate"] * (copies - 1)
+    assert sorted(result.outcome for result in results) == ["accepted"] + ["duplicate"] * (copies - 1)
     store.close()
 
 

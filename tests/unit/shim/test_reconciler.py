@@ -5,6 +5,7 @@ from __future__ import annotations
 from shim.config import Config, RepoConfig
 from shim.policy import Decision
 from shim.reconciler import Reconciler
+from shim.runner import RunResult
 from shim.store import Store
 
 SHA = "a" * 40
@@ -38,5 +39,31 @@ def test_a_pr_whose_cleanup_is_still_due_is_not_an_orphan(tmp_path):
         _converge(store)  # the cleanup ran: what is left of PR 2 now is an orphan
 
         assert {entry["pr"] for entry in reconciler.keep()} == {1}
+    finally:
+        store.close()
+
+
+def test_a_pr_that_turns_up_during_a_pass_waits_for_its_end(tmp_path):
+    # Seen in the routing test: a PR accepted just after the pass read its keep list started its deploy, and
+    # the pass took the deploy's fresh work dir and route for an orphan's and removed them under it.
+    store = Store(str(tmp_path / "state.db"))
+    repo = RepoConfig(full_name="o/r", clone_url="/r", slug="r")
+    config = Config(webhook_secret="x" * 16, repositories={"o/r": repo})
+    seen = {}
+
+    def play(config, keep):
+        _decide(store, "g2", 2, "present", "2026-01-01T00:00:00Z")  # arrives while the play runs
+        seen["during"] = (reconciler.may_start("o/r", 1), reconciler.may_start("o/r", 2))
+        return RunResult("successful", 0, "", 0.1), {}
+
+    try:
+        _decide(store, "g1", 1, "present", "2026-01-01T00:00:00Z")
+        reconciler = Reconciler(config, store, run=play)
+        assert reconciler.may_start("o/r", 2)
+
+        reconciler.run_once()
+
+        assert seen["during"] == (True, False)  # PR 1 was on the keep list; PR 2 waits for the pass
+        assert reconciler.may_start("o/r", 2)
     finally:
         store.close()
