@@ -18,7 +18,7 @@ from tests.support.shim_process import SECRET, ShimProcess, shim_config
 from tests.support.webhooks import pull_request_payload, send
 
 REPO = "octo/hello"
-PR = 41
+PR = 51
 LABEL = f"hello-pr-{PR}"
 PROJECT = f"preview-{LABEL}"
 TOKEN = "ghp_test-token-that-must-stay-home-0123456789"
