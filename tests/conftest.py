@@ -13,6 +13,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
+from tests.support.nginx import PrivateNginx
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 
@@ -24,3 +28,11 @@ COLLECTIONS_PATH = str(_collections_root)
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS_PATH
 if COLLECTIONS_PATH not in sys.path:
     sys.path.insert(0, COLLECTIONS_PATH)
+
+
+@pytest.fixture
+def nginx(tmp_path):
+    """A private nginx of the test's own (tests/support/nginx.py), for the tests that route previews."""
+    server = PrivateNginx(tmp_path / "nginx").start()
+    yield server
+    server.stop()

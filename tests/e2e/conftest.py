@@ -5,7 +5,6 @@ import subprocess
 import pytest
 
 from tests.support.github_standin import GitHubStandIn
-from tests.support.nginx import PrivateNginx
 
 
 def _docker_ok() -> bool:
@@ -19,13 +18,6 @@ def _docker_ok() -> bool:
 def _require_docker():
     if not _docker_ok():
         pytest.fail("these tests need a running Docker engine: run scripts/bootstrap first")
-
-
-@pytest.fixture
-def nginx(tmp_path):
-    server = PrivateNginx(tmp_path / "nginx").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

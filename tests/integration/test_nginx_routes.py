@@ -20,13 +20,6 @@ DOMAIN = "preview.test"
 
 
 @pytest.fixture
-def nginx(tmp_path):
-    server = PrivateNginx(tmp_path / "nginx").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def app_port():
     """An app that answers 404 everywhere: a route to it is still a route."""
 
