@@ -33,11 +33,8 @@ class Reconciler:
     def keep(self) -> list[dict]:
         """The PRs whose traces stay: wanted ones, and any PR with a run still due (a pending cleanup is its
         own run's to do: removing its stack here too would race that run, and fail one of them)."""
-        rows = self.store.query(
-            "SELECT repo, pr FROM desired WHERE state IN ('present', 'held') OR generation > applied_generation"
-        )
         keep = []
-        for row in rows:
+        for row in self.store.wanted_or_due():
             repo = self.config.repository(row["repo"])
             if repo is not None:
                 keep.append({"repo": repo.full_name, "pr": row["pr"], "slug": repo.slug})
@@ -64,8 +61,9 @@ class Reconciler:
             if result.status != "successful":
                 log.warning("reconcile status=%s rc=%s message=%r", result.status, result.rc, result.message[-500:])
                 return {}
-            redeploy = [(item["repo"], int(item["pr"])) for item in stats.get("preview_missing", [])]
-            redeploy = [key for key in redeploy if self._redeploy(*key)]
+            missing = stats.get("preview_missing", [])
+            redeploy = [(item["repo"], int(item["pr"])) for item in missing
+                        if self._redeploy(item["repo"], int(item["pr"]), item.get("status", ""))]
             orphans = list(stats.get("preview_orphans", []))
             log.info("reconcile status=successful orphans_removed=%s redeploy=%s duration=%.2fs",
                      ",".join(orphans) or "-", ",".join(f"{r}#{p}" for r, p in redeploy) or "-",
@@ -74,16 +72,12 @@ class Reconciler:
         finally:
             self._lock.release()
 
-    def _redeploy(self, repo: str, pr: int) -> bool:
-        """Run a converged, present PR again; a PR still pending or running is left to its own run."""
-        if self.is_running(repo, pr):
-            return False
-        with self.store.transaction() as conn:
-            record = conn.execute("SELECT status FROM deployments WHERE repo=? AND pr=?", (repo, pr)).fetchone()
-            if record is not None and record["status"] == "failed":
-                return False  # its failure is on the PR; a new push or event runs it again
-            return conn.execute(
-                "UPDATE desired SET generation=generation+1, changed=?, reason='missing', delivery=''"
-                " WHERE repo=? AND pr=? AND state='present' AND generation=applied_generation",
-                (time.time(), repo, pr),
-            ).rowcount > 0
+    def _redeploy(self, repo: str, pr: int, status: str) -> bool:
+        """Run a converged, present PR again; a PR still pending or running is left to its own run.
+
+        `status` is the preview's record on its host, as the reconcile play reported it: the shim never
+        reads the playbooks' tables, which live on the preview host.
+        """
+        if self.is_running(repo, pr) or status == "failed":
+            return False  # a failure is on the PR already; a new push or event runs it again
+        return self.store.redeploy(repo, pr)

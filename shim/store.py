@@ -400,6 +400,21 @@ class Store:
                                               row["pr_updated_at"], time.time(), "")
             return outcome
 
+    def wanted_or_due(self) -> list[dict]:
+        """(repo, pr) of every PR whose preview should exist (present or held) or that has a run still due."""
+        return self.query(
+            "SELECT repo, pr FROM desired WHERE state IN ('present', 'held') OR generation > applied_generation"
+        )
+
+    def redeploy(self, repo: str, pr: int) -> bool:
+        """Bump a converged, present PR's generation so that it runs again (reason `missing`)."""
+        with self.transaction() as conn:
+            return conn.execute(
+                "UPDATE desired SET generation=generation+1, changed=?, reason='missing', delivery=''"
+                " WHERE repo=? AND pr=? AND state='present' AND generation=applied_generation",
+                (time.time(), repo, pr),
+            ).rowcount > 0
+
     def interrupt_stale_runs(self) -> int:
         """At start: runs still marked running were cut short by a crash; they stay pending."""
         with self.transaction() as conn:

@@ -102,6 +102,8 @@ missing:
   description:
     - The entries of O(keep) (repo, pr, label) whose stack is not running, or whose route nginx does not serve
       (with O(route_url)) or whose nginx file is gone (without).
+    - Each with C(status), its record's status on this host (V(building), V(live), V(failed)), or an empty
+      string when it has no record.
   type: list
   elements: dict
   returned: always
@@ -235,8 +237,10 @@ def inventory(module: AnsibleModule) -> dict:
             if served(route_url, label, params["domain"], params["route_timeout"]):
                 labels.setdefault(label, set()).add("routed")
     routed = "routed" if route_url else "nginx"
-    missing = [dict(keep[label], label=label) for label in sorted(keep)
-               if not {"running", routed} <= labels.get(label, set())]
+    # The record's status goes with each: the caller does not run a preview again whose last deploy failed,
+    # and it has no other way to know (the records are on this host, the caller may be elsewhere).
+    missing = [dict(keep[label], label=label, status=by_label.get(label, {}).get("status", ""))
+               for label in sorted(keep) if not {"running", routed} <= labels.get(label, set())]
     return dict(
         changed=False,
         records=records,

@@ -114,7 +114,7 @@ def test_the_inventory_sees_a_route_only_when_nginx_serves_it(tmp_path, nginx, a
 
     found = run_module(tmp_path, "preview_inventory", inventory_args)
     assert {"nginx", "running"} <= set(found["labels"][label]) and "routed" not in found["labels"][label]
-    assert found["missing"] == [{"repo": "octo/hello", "pr": 7, "label": label}], found
+    assert found["missing"] == [{"repo": "octo/hello", "pr": 7, "label": label, "status": ""}], found  # no record
 
     assert run_module(tmp_path, "nginx_site", site_args(nginx, label, app_port, domain))["reloaded"] is True
     assert eventually_routed(nginx, label, domain) == label

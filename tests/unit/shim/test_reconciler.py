@@ -67,3 +67,31 @@ def test_a_pr_that_turns_up_during_a_pass_waits_for_its_end(tmp_path):
         assert reconciler.may_start("o/r", 2)
     finally:
         store.close()
+
+
+def _missing(store: Store, config: Config, missing: list[dict]) -> dict:
+    def play(config, keep):
+        return RunResult("successful", 0, "", 0.1), {"preview_missing": missing, "preview_orphans": []}
+
+    return Reconciler(config, store, run=play).run_once()
+
+
+def test_a_missing_preview_runs_again_unless_its_last_deploy_failed(tmp_path):
+    # The shim's state file has no `deployments` table: the records live on the preview host, which may be
+    # another machine (inventory:). Their status reaches the shim through the reconcile play only.
+    store = Store(str(tmp_path / "state.db"))
+    repo = RepoConfig(full_name="o/r", clone_url="/r", slug="r")
+    config = Config(webhook_secret="x" * 16, repositories={"o/r": repo})
+    try:
+        for pr in (1, 2, 3):
+            _decide(store, f"g{pr}", pr, "present", "2026-01-01T00:00:00Z")
+        _converge(store)
+
+        result = _missing(store, config, [{"repo": "o/r", "pr": 1, "label": "r-pr-1", "status": "live"},
+                                          {"repo": "o/r", "pr": 2, "label": "r-pr-2", "status": "failed"},
+                                          {"repo": "o/r", "pr": 3, "label": "r-pr-3", "status": ""}])
+
+        assert result["redeploy"] == [("o/r", 1), ("o/r", 3)]
+        assert sorted((item.pr, item.reason) for item in store.pending()) == [(1, "missing"), (3, "missing")]
+    finally:
+        store.close()
