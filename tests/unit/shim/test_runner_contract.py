@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from shim.config import Config, RepoConfig
 from shim.runner import DEFAULT_LIMITS, extravars, run_environment
 
 SHA = "c" * 40
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _config(tmp_path, **preview) -> Config:
@@ -52,3 +56,10 @@ def test_the_run_environment_keeps_what_the_runner_added_and_the_allow_list_only
     assert env == {"PATH": "/venv/bin:/usr/bin", "HOME": "/root", "ANSIBLE_CONFIG": "/etc/ansible.cfg",
                    "DOCKER_HOST": "unix:///x", "ANSIBLE_STDOUT_CALLBACK": "awx_display",
                    "AWX_ISOLATED_DATA_DIR": "/runs/r/artifacts", "TMPDIR": "/runs/r/tmp"}
+
+
+def test_the_default_limits_are_the_roles():
+    # A repository's limits are laid over these when the server sets none: they must be what the role runs
+    # without the shim.
+    defaults = yaml.safe_load((REPO_ROOT / "roles" / "preview_pr" / "defaults" / "main.yml").read_text())
+    assert defaults["preview_pr_limits"] == DEFAULT_LIMITS
