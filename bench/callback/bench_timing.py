@@ -7,7 +7,8 @@ type: aggregate
 short_description: Append a wall-clock timestamp of every playbook, task and result event to a file
 description:
   - Used by bench/time_to_live.py to split a preview deploy into phases. Writes one JSON object per line to
-    the file named by E(BENCH_TIMING_FILE); does nothing when it is not set.
+    the file named by E(ANSIBLE_BENCH_TIMING_FILE); does nothing when it is not set.
+  - The name starts with C(ANSIBLE_) because the shim passes its runs no other variable of its environment.
   - Enable it with E(ANSIBLE_CALLBACKS_ENABLED=bench_timing) and E(ANSIBLE_CALLBACK_PLUGINS) pointing here.
 """
 
@@ -50,7 +51,7 @@ class CallbackModule(CallbackBase):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._path = os.environ.get("BENCH_TIMING_FILE", "")
+        self._path = os.environ.get("ANSIBLE_BENCH_TIMING_FILE", "")
         self._run = _run_id()
 
     def _emit(self, event: str, **fields) -> None:
