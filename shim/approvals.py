@@ -12,10 +12,8 @@ import time
 from collections.abc import Callable
 from urllib.parse import quote
 
-import requests
-
 from .backoff import Backoff
-from .config import Config
+from .config import Config, collection_module
 from .store import Store
 
 log = logging.getLogger("preview.shim.approvals")
@@ -24,7 +22,6 @@ log = logging.getLogger("preview.shim.approvals")
 # counts as write): https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user
 APPROVER_ROLES = frozenset({"admin", "maintain", "write"})
 APPROVER_PERMISSIONS = frozenset({"admin", "write"})
-API_VERSION = "2022-11-28"
 TIMEOUT = 10.0
 # Seconds before a claim GitHub could not answer for is asked again; doubled each time, up to RETRY_MAX.
 RETRY_AFTER = 5.0
@@ -36,34 +33,24 @@ class GitHubUnavailable(Exception):
 
 
 class PermissionClient:
-    """`GET /repos/{owner}/{repo}/collaborators/{username}/permission`, nothing else."""
+    """`GET /repos/{owner}/{repo}/collaborators/{username}/permission`, through the collection's GitHub client."""
 
-    def __init__(self, api_url: str, token: str, timeout: float = TIMEOUT, session: requests.Session | None = None):
-        self.api_url = api_url.rstrip("/")
-        self.token = token
-        self.timeout = timeout
-        self.session = session or requests.Session()
+    def __init__(self, api_url: str, token: str, collections_path: str = "", timeout: float = TIMEOUT):
+        github = collection_module(collections_path, "_github")
+        self._error = github.GitHubError
+        # No retries here: a claim GitHub cannot answer for is asked again after the verifier's own backoff.
+        self.client = github.GitHubClient(api_url, token, timeout=timeout, retries=0)
 
     def may_approve(self, repo: str, login: str) -> bool:
         """True when `login` has write, maintain or admin on `repo`; raises GitHubUnavailable when unsure."""
         owner, name = repo.split("/", 1)
-        url = f"{self.api_url}/repos/{quote(owner, safe='')}/{quote(name, safe='')}/collaborators/" \
-              f"{quote(login, safe='')}/permission"
-        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION,
-                   "User-Agent": "preview-shim", "Authorization": f"Bearer {self.token}"}
+        path = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}/collaborators/{quote(login, safe='')}/permission"
         try:
-            # A redirect would carry the token to wherever it points: it is an answer we do not take.
-            resp = self.session.get(url, headers=headers, timeout=self.timeout, allow_redirects=False)
-        except requests.RequestException as exc:
-            raise GitHubUnavailable(f"no answer from {self.api_url}: {exc}") from exc
-        if resp.status_code == 404:
-            return False  # not a collaborator (or no such user)
-        if resp.status_code != 200:
-            raise GitHubUnavailable(f"GitHub answered {resp.status_code}: {resp.text[:200]}")
-        try:
-            body = resp.json()
-        except ValueError as exc:
-            raise GitHubUnavailable("GitHub's answer is not JSON") from exc
+            dummy, dummy, body = self.client.request("GET", path)
+        except self._error as exc:
+            if exc.status == 404:
+                return False  # not a collaborator (or no such user)
+            raise GitHubUnavailable(str(exc)) from exc
         if not isinstance(body, dict):
             raise GitHubUnavailable("GitHub's answer is not a JSON object")
         return body.get("role_name") in APPROVER_ROLES or body.get("permission") in APPROVER_PERMISSIONS
@@ -80,7 +67,11 @@ class ApprovalVerifier:
 
     @classmethod
     def from_config(cls, config: Config, store: Store) -> ApprovalVerifier:
-        client = PermissionClient(config.github_api_url, config.github_token) if config.github_token else None
+        client = (
+            PermissionClient(config.github_api_url, config.github_token, config.collections_path)
+            if config.github_token
+            else None
+        )
         return cls(store, client)
 
     def due(self) -> list[dict]:
