@@ -10,6 +10,7 @@ import importlib
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -124,7 +125,7 @@ def _default_slug(full_name: str) -> str:
     return slug or "repo"
 
 
-def _repositories(raw, checks: tuple[str, ...]) -> dict[str, RepoConfig]:
+def _repositories(raw, checks: tuple[str, ...], create_limits: Callable[..., object]) -> dict[str, RepoConfig]:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError("repositories: give at least one 'owner/name' with its clone_url")
     repos: dict[str, RepoConfig] = {}
@@ -154,7 +155,7 @@ def _repositories(raw, checks: tuple[str, ...]) -> dict[str, RepoConfig]:
             compose_file=str(spec.get("compose_file", "") or ""),
             health_path=health,
             compose_allow=_compose_allow(spec.get("compose_allow"), f"repositories.{name}.compose_allow", checks),
-            limits=_limits(spec.get("limits"), f"repositories.{name}.limits"),
+            limits=_limits(spec.get("limits"), f"repositories.{name}.limits", create_limits),
         )
     return repos
 
@@ -178,21 +179,21 @@ def _compose_allow(raw, where: str, checks: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _limits(raw, where: str) -> dict:
+def _limits(raw, where: str, create_limits: Callable[..., object]) -> dict:
+    """`limits:` as the compose module reads them: its `Limits.create` is the one judge of a valid value."""
     raw = raw or {}
     if not isinstance(raw, dict) or set(raw) - set(LIMIT_KEYS):
         raise ConfigError(f"{where} must be a mapping of {', '.join(LIMIT_KEYS)}")
-    memory, cpus, pids = raw.get("memory"), raw.get("cpus"), raw.get("pids")
-    if memory is not None and not re.match(r"^[0-9]+[bkmg]?$", str(memory).lower()):
-        raise ConfigError(f"{where}.memory must be a size such as 512m or 2g")
-    if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or cpus <= 0):
-        raise ConfigError(f"{where}.cpus must be a number of CPUs greater than 0")
-    if pids is not None and (isinstance(pids, bool) or not isinstance(pids, int) or pids < 1):
-        raise ConfigError(f"{where}.pids must be a whole number of processes, at least 1")
+    if any(isinstance(value, bool) for value in raw.values()):
+        raise ConfigError(f"{where}: a limit is a size or a number, not true or false")
+    try:
+        create_limits(**raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     return dict(raw)
 
 
-def _preview_settings(raw) -> dict:
+def _preview_settings(raw, create_limits: Callable[..., object]) -> dict:
     raw = raw or {}
     if not isinstance(raw, dict):
         raise ConfigError("preview: must be a mapping of role settings")
@@ -205,7 +206,7 @@ def _preview_settings(raw) -> dict:
             raise ConfigError(f"preview.{key}: must be a {kind.__name__}")
         settings[key] = value
     if "limits" in settings:
-        settings["limits"] = _limits(settings["limits"], "preview.limits")
+        settings["limits"] = _limits(settings["limits"], "preview.limits", create_limits)
     return settings
 
 
@@ -259,13 +260,14 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         raise ConfigError("concurrency must be at least 1")
     collections_path = str(data.get("collections_path") or Path(sys.prefix) / "collections")
     try:
-        # The names of the compose policy's checks have one home: the collection's _compose_policy.
+        # The names of the policy's checks and the rule of a valid limit have one home: the collection.
         checks = tuple(collection_module(collections_path, "_compose_policy").CHECKS)
+        create_limits = collection_module(collections_path, "_compose").Limits.create
     except ImportError as exc:
         raise ConfigError(f"collections_path {collections_path}: no preview.envs collection there ({exc})") from None
     return Config(
         webhook_secret=secret,
-        repositories=_repositories(data.get("repositories"), checks),
+        repositories=_repositories(data.get("repositories"), checks, create_limits),
         github_token=env.get("GITHUB_TOKEN") or github.get("token", "") or "",
         github_api_url=str(env.get("GITHUB_API_URL") or github.get("api_url", "https://api.github.com")),
         listen_host=str(listen.get("host", "127.0.0.1")),
@@ -276,7 +278,7 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         inventory=str(data.get("inventory", "") or ""),
         concurrency=concurrency,
         max_body_bytes=max_body,
-        preview=_preview_settings(data.get("preview")),
+        preview=_preview_settings(data.get("preview"), create_limits),
         policy=_policy(data.get("policy")),
         ttl_hours=_positive(data, "ttl_hours", 72.0),
         reconcile_interval=_positive(data, "reconcile_interval", 300.0),
