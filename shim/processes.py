@@ -49,7 +49,7 @@ class Recorded:
 
 
 def write_wrapper(private_dir: str, ansible_playbook: str) -> str:
-    """The executable ansible-runner starts instead of ansible-playbook (its `binary`); returns its path."""
+    """What ansible-runner starts in place of ansible-playbook (the command's first word); returns its path."""
     if "'" in ansible_playbook:
         raise ValueError(f"unsupported path for ansible-playbook: {ansible_playbook!r}")
     path = os.path.join(private_dir, WRAPPER)
@@ -105,7 +105,7 @@ def members(run: Recorded) -> list[int]:
     ours = _ours()
     found: set[int] = set()
     leader = ours.get(run.pid)
-    if leader is not None and len(leader) > 19 and leader[19] == str(run.start):
+    if leader is not None and _started_at(leader, run.start):
         found.add(run.pid)
         children: dict[int, list[int]] = {}
         for pid, fields in ours.items():
@@ -133,9 +133,17 @@ def session_of(run: Recorded) -> int | None:
     fields = _stat_fields(run.pid)
     if fields is None:
         return run.pid
-    if len(fields) > 19 and fields[19] == str(run.start):
-        return run.pid
-    return None
+    return run.pid if _started_at(fields, run.start) else None
+
+
+def _started_at(fields: list[str], start: int) -> bool:
+    """Whether a process's stat fields (from the state on) show the recorded start time."""
+    return len(fields) > 19 and fields[19] == str(start)
+
+
+def _alive(pid: int) -> bool:
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def _signal_all(pids: list[int], grace: float) -> None:
@@ -151,7 +159,7 @@ def _signal_all(pids: list[int], grace: float) -> None:
         deadline = time.monotonic() + grace
         while pids and time.monotonic() < deadline:
             time.sleep(0.1)
-            pids = [pid for pid in pids if _stat_fields(pid) is not None and _stat_fields(pid)[0] != "Z"]
+            pids = [pid for pid in pids if _alive(pid)]
         if not pids:
             return
 
