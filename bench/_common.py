@@ -95,6 +95,7 @@ def _first_line(argv: list[str]) -> str:
 
 def cpu_busy(seconds: float = 0.5) -> float:
     """Share of all CPUs busy over `seconds` (everything on the machine), from /proc/stat."""
+
     def sample():
         fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
         return sum(fields), fields[3] + fields[4]
@@ -131,10 +132,20 @@ def wait_for_log(read_log, needle: str, timeout: float = 60.0) -> bool:
 def git_state() -> str:
     """The commit of the checkout and how many paths differ from it (read-only: no index refresh)."""
     try:
-        head = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, timeout=20, check=False).stdout.strip()
-        dirty = subprocess.run(["git", "--no-optional-locks", "-C", str(REPO_ROOT), "status", "--porcelain"],
-                               capture_output=True, text=True, timeout=20, check=False).stdout.splitlines()
+        head = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "--no-optional-locks", "-C", str(REPO_ROOT), "status", "--porcelain"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        ).stdout.splitlines()
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     return f"{head or 'unknown'} (+{len(dirty)} paths changed in the work tree)"
@@ -238,12 +249,22 @@ def preview_host(tmp: Path, repo: str, numbers: list[int], message: str):
             sha = app.commit(message)
             for number in numbers:
                 app.push_pr(number, sha)
-            config = shim_config(tmp, {repo: {"clone_url": app.clone_url}}, nginx.role_settings(),
-                                 github_api_url=github.base_url, token="test-token")
+            config = shim_config(
+                tmp,
+                {repo: {"clone_url": app.clone_url}},
+                nginx.role_settings(),
+                github_api_url=github.base_url,
+                token="test-token",
+            )
             config["preview"]["health_timeout"] = 120
             config["reconcile_interval"] = 3600
-            host = PreviewHost(nginx=nginx, github=github, sha=sha, shim=ShimProcess(tmp, config).start(),
-                               db=str(tmp / "state" / "state.db"))
+            host = PreviewHost(
+                nginx=nginx,
+                github=github,
+                sha=sha,
+                shim=ShimProcess(tmp, config).start(),
+                db=str(tmp / "state" / "state.db"),
+            )
             try:
                 yield host
             finally:

@@ -62,8 +62,10 @@ def main() -> int:
             durations = [r["finished"] - r["started"] for r in runs if r["kind"] == "deploy" and r["finished"]]
             stored = rows(db, "SELECT COUNT(*) AS n FROM deliveries WHERE repo=?", (REPO,))[0]["n"]
             figures.update(
-                accepted=sum(1 for s in statuses if s == 202), sent_within_s=round(sent_in, 3),
-                stored=stored, live=len(live_at),
+                accepted=sum(1 for s in statuses if s == 202),
+                sent_within_s=round(sent_in, 3),
+                stored=stored,
+                live=len(live_at),
                 failed=sum(1 for r in runs if r["status"] != "successful"),
                 last_live_s=round(max(live_at.values()), 2) if live_at else None,
                 first_live_s=round(min(live_at.values()), 2) if live_at else None,
@@ -72,8 +74,11 @@ def main() -> int:
                 wait_max_s=round(max(waits), 2) if waits else None,
                 run_median_s=round(median(durations), 2) if durations else None,
                 run_p90_s=round(percentile(durations, 90), 2) if durations else None,
-                comments_live=sum(1 for n in numbers if github.comments(REPO, n)
-                                  and "Preview live" in github.comments(REPO, n)[0]["body"]),
+                comments_live=sum(
+                    1
+                    for n in numbers
+                    if github.comments(REPO, n) and "Preview live" in github.comments(REPO, n)[0]["body"]
+                ),
             )
 
             started = time.time()
@@ -85,8 +90,7 @@ def main() -> int:
             left = [n for n in numbers if any(project_resources(f"preview-hello-pr-{n}").values())]
             left += [n for n in numbers if (tmp / "deployments" / f"hello-pr-{n}").exists()]
             figures["left_after_cleanup"] = sorted(set(left)) + nginx.files()
-            figures["records_left"] = len(rows(db, "SELECT 1 FROM deployments")) + len(
-                rows(db, "SELECT 1 FROM ports"))
+            figures["records_left"] = len(rows(db, "SELECT 1 FROM deployments")) + len(rows(db, "SELECT 1 FROM ports"))
             figures["violations"] = len(github.violations)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -32,8 +32,10 @@ def plugin_path(given: str) -> Path:
     if path.is_dir():
         path = path / PLUGIN_IN_CHECKOUT
     if not path.is_file():
-        raise ValueError(f"no EDA webhook plugin at {path} (give a checkout of ansible/event-driven-ansible "
-                         f"or its {PLUGIN_IN_CHECKOUT})")
+        raise ValueError(
+            f"no EDA webhook plugin at {path} (give a checkout of ansible/event-driven-ansible "
+            f"or its {PLUGIN_IN_CHECKOUT})"
+        )
     return path.resolve()
 
 
@@ -73,8 +75,11 @@ async def serve(plugin: ModuleType, args: dict) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--eda-webhook", default=os.environ.get("BENCH_EDA_WEBHOOK", ""),
-                        help="checkout of ansible/event-driven-ansible, or its webhook.py (env BENCH_EDA_WEBHOOK)")
+    parser.add_argument(
+        "--eda-webhook",
+        default=os.environ.get("BENCH_EDA_WEBHOOK", ""),
+        help="checkout of ansible/event-driven-ansible, or its webhook.py (env BENCH_EDA_WEBHOOK)",
+    )
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     secret = os.environ.get("BENCH_WEBHOOK_SECRET", "")
@@ -86,8 +91,14 @@ def main() -> int:
         parser.error(str(exc))
     plugin = load_plugin(path)
     # The plugin reads each of these itself; they are its documented defaults, given explicitly.
-    source_args = {"host": "127.0.0.1", "port": args.port, "hmac_secret": secret, "hmac_algo": "sha256",
-                   "hmac_header": "x-hub-signature-256", "hmac_format": "hex"}
+    source_args = {
+        "host": "127.0.0.1",
+        "port": args.port,
+        "hmac_secret": secret,
+        "hmac_algo": "sha256",
+        "hmac_header": "x-hub-signature-256",
+        "hmac_format": "hex",
+    }
     drained = asyncio.run(serve(plugin, source_args))
     print(f"eda webhook: drained {drained} events", flush=True)
     return 0

@@ -82,9 +82,24 @@ def cpu_seconds(pid: int) -> float:
 
 def run_load(url: str, rate: int, duration: float, warmup: float, first_pr: int, out: Path) -> dict:
     env = dict(os.environ, BENCH_WEBHOOK_SECRET=SECRET)
-    argv = [sys.executable, str(BENCH_DIR / "loadgen.py"), "--url", url, "--rate", str(rate),
-            "--duration", str(duration), "--warmup", str(warmup), "--repo", REPO,
-            "--first-pr", str(first_pr), "--out", str(out)]
+    argv = [
+        sys.executable,
+        str(BENCH_DIR / "loadgen.py"),
+        "--url",
+        url,
+        "--rate",
+        str(rate),
+        "--duration",
+        str(duration),
+        "--warmup",
+        str(warmup),
+        "--repo",
+        REPO,
+        "--first-pr",
+        str(first_pr),
+        "--out",
+        str(out),
+    ]
     subprocess.run(argv, check=True, env=env, timeout=duration + warmup + 120)
     return json.loads(out.read_text())
 
@@ -135,16 +150,32 @@ def stop_proc(proc: subprocess.Popen, sig: int) -> None:
 
 
 def start_profiler(pid: int, out: Path) -> subprocess.Popen:
-    prof = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
-                             "--subprocesses", "--rate", "200", "--format", "raw", "--full-filenames",
-                             "--output", str(out), "--nonblocking"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    prof = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--full-filenames",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(1.0)
     return prof
 
 
-def measure(side: str, root: Path, rate: int, duration: float, warmup: float, first_pr: int,
-            profile: Path | None = None) -> dict:
+def measure(
+    side: str, root: Path, rate: int, duration: float, warmup: float, first_pr: int, profile: Path | None = None
+) -> dict:
     """Start the side's server, put the load on it, stop it, and check its database."""
     tmp = root / f"{side}-{rate}-{first_pr}"
     tmp.mkdir()
@@ -154,14 +185,22 @@ def measure(side: str, root: Path, rate: int, duration: float, warmup: float, fi
         collections = fake_collection(tmp / "collections")
         playbook = Path(collections) / "ansible_collections" / "preview" / "envs" / "playbooks" / "deploy.yml"
         ansible_playbook = Path(sys.executable).parent / "ansible-playbook"
-        loop = (f"while :; do nice -n {RUN_NICE} '{ansible_playbook}' -i localhost, -c local "
-                f"-e ansible_python_interpreter='{sys.executable}' '{playbook}' >/dev/null 2>&1; done")
+        loop = (
+            f"while :; do nice -n {RUN_NICE} '{ansible_playbook}' -i localhost, -c local "
+            f"-e ansible_python_interpreter='{sys.executable}' '{playbook}' >/dev/null 2>&1; done"
+        )
         runs_loop = subprocess.Popen(["bash", "-c", loop], start_new_session=True, stdin=subprocess.DEVNULL)
     elif side != "baseline":
         collections = fake_collection(tmp / "collections", hold_slot=(side == "busy-slot"))
         os.environ["ANSIBLE_COLLECTIONS_PATH"] = collections  # shim_config reads it
-        config = shim_config(tmp, {REPO: {"clone_url": str(tmp / "unused-clone-url")}}, {},
-                             collections_path=collections, concurrency=1, reconcile_interval=3600)
+        config = shim_config(
+            tmp,
+            {REPO: {"clone_url": str(tmp / "unused-clone-url")}},
+            {},
+            collections_path=collections,
+            concurrency=1,
+            reconcile_interval=3600,
+        )
     if side in ("ours", "busy-slot"):
         shim = ShimProcess(tmp, config).start()
         pid, url = shim.proc.pid, shim.webhook_url
@@ -218,8 +257,7 @@ def measure(side: str, root: Path, rate: int, duration: float, warmup: float, fi
         finally:
             conn.close()
         acked = [r["guid"] for r in load["results"] if 200 <= r.get("status", 0) < 300]
-        summary.update(acked_total=len(acked), lost=sum(1 for guid in acked if guid not in stored),
-                       runs_started=runs)
+        summary.update(acked_total=len(acked), lost=sum(1 for guid in acked if guid not in stored), runs_started=runs)
     return summary
 
 
@@ -228,33 +266,67 @@ def medians(runs: list[dict]) -> dict:
 
 
 def report(results: dict, sides: list[str], rounds: int, duration: float) -> list[str]:
-    lines = [f"intake, medians of {rounds} rounds of {duration:g} s per rate and side "
-             "(ms from a delivery's due time to its status line)"]
+    lines = [
+        f"intake, medians of {rounds} rounds of {duration:g} s per rate and side "
+        "(ms from a delivery's due time to its status line)"
+    ]
     rows, verdicts = [], []
     for rate, by_side in results.items():
         ours, base = medians(by_side["ours"]), medians(by_side["baseline"])
         lost = sum(r["lost"] for r in by_side["ours"])
         p99_ratio = ratio(ours["p99_ms"], base["p99_ms"])
         non2xx = f"{sum(r['failed'] for r in by_side['ours'])}/{sum(r['failed'] for r in by_side['baseline'])}"
-        rows.append([rate, fmt(ours["p50_ms"]), fmt(ours["p99_ms"]), fmt(ours["max_ms"]), fmt(base["p50_ms"]),
-                     fmt(base["p99_ms"]), fmt(base["max_ms"]), fmt(p99_ratio), lost, non2xx,
-                     f"{fmt(ours['cpu_ms_per_delivery'])} / {fmt(base['cpu_ms_per_delivery'])}"])
+        rows.append(
+            [
+                rate,
+                fmt(ours["p50_ms"]),
+                fmt(ours["p99_ms"]),
+                fmt(ours["max_ms"]),
+                fmt(base["p50_ms"]),
+                fmt(base["p99_ms"]),
+                fmt(base["max_ms"]),
+                fmt(p99_ratio),
+                lost,
+                non2xx,
+                f"{fmt(ours['cpu_ms_per_delivery'])} / {fmt(base['cpu_ms_per_delivery'])}",
+            ]
+        )
         control = medians(by_side["baseline-runs"]) if "baseline-runs" in by_side else None
         verdicts.append((rate, ours, p99_ratio, lost, control))
-    lines.append(table(["rate/s", "ours p50", "ours p99", "ours max", "base p50", "base p99", "base max",
-                        "p99 ours/base", "lost", "non-2xx ours/base", "CPU ms/delivery ours / base"], rows))
+    lines.append(
+        table(
+            [
+                "rate/s",
+                "ours p50",
+                "ours p99",
+                "ours max",
+                "base p50",
+                "base p99",
+                "base max",
+                "p99 ours/base",
+                "lost",
+                "non-2xx ours/base",
+                "CPU ms/delivery ours / base",
+            ],
+            rows,
+        )
+    )
     lines.append("")
     for rate, ours, p99_ratio, lost, control in verdicts:
-        checks = [f"p99 ours/baseline {fmt(p99_ratio)} {'<=' if p99_ratio <= 2 else '>'} 2",
-                  f"lost {lost} {'==' if lost == 0 else '!='} 0"]
+        checks = [
+            f"p99 ours/baseline {fmt(p99_ratio)} {'<=' if p99_ratio <= 2 else '>'} 2",
+            f"lost {lost} {'==' if lost == 0 else '!='} 0",
+        ]
         ok = lost == 0 and p99_ratio <= 2
         if rate == 200:
             checks.insert(0, f"p99 {fmt(ours['p99_ms'])} ms {'<=' if ours['p99_ms'] <= 20 else '>'} 20")
             ok = ok and ours["p99_ms"] <= 20
         line = f"target at {rate}/s: {'met' if ok else 'MISSED'} ({'; '.join(checks)})"
         if control is not None:
-            line += (f"; control: baseline with the same runs beside it p99 {fmt(control['p99_ms'])} ms, "
-                     f"ours/that {fmt(ratio(ours['p99_ms'], control['p99_ms']))}")
+            line += (
+                f"; control: baseline with the same runs beside it p99 {fmt(control['p99_ms'])} ms, "
+                f"ours/that {fmt(ratio(ours['p99_ms'], control['p99_ms']))}"
+            )
         lines.append(line)
     extra = [s for s in sides if s not in ("ours", "baseline")]
     if extra:
@@ -267,10 +339,19 @@ def report(results: dict, sides: list[str], rounds: int, duration: float) -> lis
                 shim = side not in ("baseline", "baseline-runs")
                 lost = sum(r.get("lost", 0) for r in by_side[side]) if shim else "n/a"
                 runs = median([r["runs_started"] for r in by_side[side]]) if shim else "n/a"
-                rows.append([rate, side, fmt(m["p50_ms"]), fmt(m["p99_ms"]), fmt(m["max_ms"]),
-                             fmt(m["cpu_ms_per_delivery"]), lost, runs])
-        lines.append(table(["rate/s", "side", "p50", "p99", "max", "CPU ms/delivery", "lost",
-                            "runs started"], rows))
+                rows.append(
+                    [
+                        rate,
+                        side,
+                        fmt(m["p50_ms"]),
+                        fmt(m["p99_ms"]),
+                        fmt(m["max_ms"]),
+                        fmt(m["cpu_ms_per_delivery"]),
+                        lost,
+                        runs,
+                    ]
+                )
+        lines.append(table(["rate/s", "side", "p50", "p99", "max", "CPU ms/delivery", "lost", "runs started"], rows))
     return lines
 
 
@@ -282,8 +363,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sides", default="ours,baseline,baseline-runs")
     parser.add_argument("--json", help="write every figure to this file")
-    parser.add_argument("--profile", help="after the measured rounds, profile one more window of ours "
-                                          "(at --profile-rate) with py-spy into this directory")
+    parser.add_argument(
+        "--profile",
+        help="after the measured rounds, profile one more window of ours "
+        "(at --profile-rate) with py-spy into this directory",
+    )
     parser.add_argument("--profile-rate", type=int, default=200)
     args = parser.parse_args()
     rates = [int(x) for x in args.rates.split(",") if x]
@@ -301,7 +385,7 @@ def main() -> int:
         for rate in rates:
             results[rate] = {side: [] for side in sides}
             for rnd in range(args.rounds):
-                order = sides[rnd % len(sides):] + sides[:rnd % len(sides)]
+                order = sides[rnd % len(sides) :] + sides[: rnd % len(sides)]
                 for side in order:
                     busy, waited = wait_quiet()
                     res = measure(side, root, rate, args.duration, args.warmup, first_pr)
@@ -310,20 +394,27 @@ def main() -> int:
                     res["waited_for_quiet"] = waited
                     res["loadavg_after"] = load_average()
                     results[rate][side].append(res)
-                    extra = (f" lost={res['lost']}/{res['acked_total']} runs={res['runs_started']}"
-                             if "lost" in res else "")
-                    print(f"rate={rate}/s round={rnd + 1} {side:9s} sent={res['sent']} ok={res['ok']} "
-                          f"p50={fmt(res['p50_ms'])} p99={fmt(res['p99_ms'])} max={fmt(res['max_ms'])} ms "
-                          f"lag_p99={fmt(res['lag_p99_ms'])} ms cpu/delivery={fmt(res['cpu_ms_per_delivery'])} ms "
-                          f"busy_before={busy:.0f}%{extra}", flush=True)
+                    extra = (
+                        f" lost={res['lost']}/{res['acked_total']} runs={res['runs_started']}" if "lost" in res else ""
+                    )
+                    print(
+                        f"rate={rate}/s round={rnd + 1} {side:9s} sent={res['sent']} ok={res['ok']} "
+                        f"p50={fmt(res['p50_ms'])} p99={fmt(res['p99_ms'])} max={fmt(res['max_ms'])} ms "
+                        f"lag_p99={fmt(res['lag_p99_ms'])} ms cpu/delivery={fmt(res['cpu_ms_per_delivery'])} ms "
+                        f"busy_before={busy:.0f}%{extra}",
+                        flush=True,
+                    )
                     time.sleep(1)
         if args.profile:
             out = Path(args.profile)
             out.mkdir(parents=True, exist_ok=True)
             raw = out / f"intake.{args.profile_rate}.pyspy.txt"
             res = measure("ours", root, args.profile_rate, args.duration, args.warmup, first_pr, profile=raw)
-            print(f"profiled window of ours (not counted) rate={args.profile_rate}/s p50={fmt(res['p50_ms'])} "
-                  f"p99={fmt(res['p99_ms'])} ms lost={res['lost']}: {raw}", flush=True)
+            print(
+                f"profiled window of ours (not counted) rate={args.profile_rate}/s p50={fmt(res['p50_ms'])} "
+                f"p99={fmt(res['p99_ms'])} ms lost={res['lost']}: {raw}",
+                flush=True,
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print()

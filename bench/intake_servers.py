@@ -101,8 +101,7 @@ def build_deliveries(secret: str, first_pr: int, count: int) -> list[tuple[str, 
 class Client:
     """One process's connections and the result of every delivery (filled in by the connection threads)."""
 
-    def __init__(self, host: str, port: int, path: str, deliveries: list, timeout: float,
-                 notify_after: int = 0):
+    def __init__(self, host: str, port: int, path: str, deliveries: list, timeout: float, notify_after: int = 0):
         self.host, self.port, self.path, self.timeout = host, port, path, timeout
         self.deliveries = deliveries
         self.results: list[dict | None] = [None] * len(deliveries)
@@ -208,8 +207,9 @@ def client_main(args: argparse.Namespace) -> int:
         conn.close()
     results = [dict(r, guid=deliveries[i][0], warmup=i < args.warmup) for i, r in enumerate(client.results)]
     client_cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
-    Path(args.out).write_text(json.dumps({"mode": args.mode, "elapsed": ended - started,
-                                          "client_cpu_s": client_cpu, "results": results}))
+    Path(args.out).write_text(
+        json.dumps({"mode": args.mode, "elapsed": ended - started, "client_cpu_s": client_cpu, "results": results})
+    )
     return 0
 
 
@@ -249,29 +249,72 @@ def start_server(name: str, tmp: Path, eda_plugin: Path | None) -> Server:
     if name == "ours":
         collections = fake_collection(tmp / "collections")
         os.environ["ANSIBLE_COLLECTIONS_PATH"] = collections  # shim_config reads it
-        config = shim_config(tmp, {REPO: {"clone_url": str(tmp / "unused-clone-url")}}, {},
-                             collections_path=collections, concurrency=1, reconcile_interval=3600)
+        config = shim_config(
+            tmp,
+            {REPO: {"clone_url": str(tmp / "unused-clone-url")}},
+            {},
+            collections_path=collections,
+            concurrency=1,
+            reconcile_interval=3600,
+        )
         shim = ShimProcess(tmp, config).start()
         wait_for_log(shim.log_text, "reconcile", timeout=30)  # the start-up pass (a no-op run) is over
         # Always a crash, never a graceful drain: what was acknowledged must be stored already.
-        return Server(url=shim.webhook_url, pid=shim.proc.pid, stop=lambda: shim.stop(signal.SIGKILL),
-                      db=config["state_db"], log=shim.log_path)
+        return Server(
+            url=shim.webhook_url,
+            pid=shim.proc.pid,
+            stop=lambda: shim.stop(signal.SIGKILL),
+            db=config["state_db"],
+            log=shim.log_path,
+        )
     port = free_port()
     if name == "baseline":
         return start_script([sys.executable, str(BENCH_DIR / "baseline_app.py"), "--port", str(port)], tmp, port)
-    return start_script([sys.executable, str(BENCH_DIR / "eda_webhook.py"), "--eda-webhook", str(eda_plugin),
-                         "--port", str(port)], tmp, port)
+    return start_script(
+        [sys.executable, str(BENCH_DIR / "eda_webhook.py"), "--eda-webhook", str(eda_plugin), "--port", str(port)],
+        tmp,
+        port,
+    )
 
 
 # --- one measurement ----------------------------------------------------------------------------------
 
 
-def run_client(server: Server, out: Path, mode: str, count: int, warmup: int, connections: int, rate: float,
-               first_pr: int, kill_after: int = 0) -> dict:
+def run_client(
+    server: Server,
+    out: Path,
+    mode: str,
+    count: int,
+    warmup: int,
+    connections: int,
+    rate: float,
+    first_pr: int,
+    kill_after: int = 0,
+) -> dict:
     """Run the load process; with `kill_after`, SIGKILL the server once that many deliveries got a 2xx."""
-    argv = [sys.executable, __file__, "--client", "--url", server.url, "--mode", mode, "--count", str(count),
-            "--warmup", str(warmup), "--connections", str(connections), "--rate", str(rate),
-            "--first-pr", str(first_pr), "--notify-after", str(kill_after), "--out", str(out)]
+    argv = [
+        sys.executable,
+        __file__,
+        "--client",
+        "--url",
+        server.url,
+        "--mode",
+        mode,
+        "--count",
+        str(count),
+        "--warmup",
+        str(warmup),
+        "--connections",
+        str(connections),
+        "--rate",
+        str(rate),
+        "--first-pr",
+        str(first_pr),
+        "--notify-after",
+        str(kill_after),
+        "--out",
+        str(out),
+    ]
     env = dict(os.environ, BENCH_WEBHOOK_SECRET=SECRET)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env)
     killed = False
@@ -299,11 +342,18 @@ def summarize(load: dict) -> dict:
     for r in measured:
         key = str(r.get("status") or r.get("error", "?").split(":")[0])
         statuses[key] = statuses.get(key, 0) + 1
-    summary = {"sent": len(measured), "ok": len(ok), "failed": len(measured) - len(ok), "statuses": statuses,
-               "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99),
-               "max_ms": max(lat) if lat else float("nan"), "elapsed_s": load["elapsed"],
-               "throughput": len(ok) / load["elapsed"] if load["elapsed"] else float("nan"),
-               "client_cpu_ms": load["client_cpu_s"] * 1000 / max(1, len(load["results"]))}
+    summary = {
+        "sent": len(measured),
+        "ok": len(ok),
+        "failed": len(measured) - len(ok),
+        "statuses": statuses,
+        "p50_ms": percentile(lat, 50),
+        "p99_ms": percentile(lat, 99),
+        "max_ms": max(lat) if lat else float("nan"),
+        "elapsed_s": load["elapsed"],
+        "throughput": len(ok) / load["elapsed"] if load["elapsed"] else float("nan"),
+        "client_cpu_ms": load["client_cpu_s"] * 1000 / max(1, len(load["results"])),
+    }
     if load["mode"] == "paced":
         summary["send_lag_p99_ms"] = percentile([max(0.0, r["lag"]) * 1000 for r in measured], 99)
     return summary
@@ -313,9 +363,13 @@ def crash_check(server: Server, load: dict) -> dict:
     """Every delivery that got a 2xx before (or as) the shim was killed must be in its deliveries table."""
     stored = {row["guid"] for row in rows(server.db, "SELECT guid FROM deliveries")}
     acked = [r["guid"] for r in load["results"] if 200 <= r.get("status", 0) < 300]
-    return {"killed": load["killed"], "sent": len(load["results"]), "acked": len(acked),
-            "lost": sum(1 for guid in acked if guid not in stored),
-            "unanswered": sum(1 for r in load["results"] if "error" in r)}
+    return {
+        "killed": load["killed"],
+        "sent": len(load["results"]),
+        "acked": len(acked),
+        "lost": sum(1 for guid in acked if guid not in stored),
+        "unanswered": sum(1 for r in load["results"] if "error" in r),
+    }
 
 
 def measure(name: str, root: Path, args: argparse.Namespace, eda_plugin: Path | None, first_pr: int) -> dict:
@@ -328,15 +382,25 @@ def measure(name: str, root: Path, args: argparse.Namespace, eda_plugin: Path | 
         per_mode = args.warmup + args.count
         for mode, connections in (("paced", args.paced_connections), ("unpaced", args.unpaced_connections)):
             cpu0 = cpu_seconds(server.pid)
-            load = run_client(server, tmp / f"{mode}.json", mode, args.count, args.warmup, connections,
-                              args.rate, first_pr)
+            load = run_client(
+                server, tmp / f"{mode}.json", mode, args.count, args.warmup, connections, args.rate, first_pr
+            )
             result[mode] = summarize(load)
             result[mode]["server_cpu_ms"] = (cpu_seconds(server.pid) - cpu0) * 1000 / per_mode
             first_pr += per_mode
             time.sleep(0.5)
         if server.db:
-            load = run_client(server, tmp / "crash.json", "unpaced", args.count, 0, args.unpaced_connections,
-                              args.rate, first_pr, kill_after=args.kill_after)
+            load = run_client(
+                server,
+                tmp / "crash.json",
+                "unpaced",
+                args.count,
+                0,
+                args.unpaced_connections,
+                args.rate,
+                first_pr,
+                kill_after=args.kill_after,
+            )
             result["crash"] = crash_check(server, load)
     finally:
         server.stop()
@@ -354,17 +418,35 @@ def medians(runs: list[dict], mode: str, keys: tuple[str, ...]) -> dict:
 
 
 def report(results: dict[str, list[dict]], args: argparse.Namespace, eda_note: str) -> list[str]:
-    lines = [f"intake of three servers: {args.count} deliveries per server and mode after {args.warmup} not "
-             f"counted; medians of {args.rounds} round(s); ms"]
+    lines = [
+        f"intake of three servers: {args.count} deliveries per server and mode after {args.warmup} not "
+        f"counted; medians of {args.rounds} round(s); ms"
+    ]
     body = []
     for name, runs in results.items():
         p, u = medians(runs, "paced", PACED), medians(runs, "unpaced", UNPACED)
         non2xx = f"{sum(r['paced']['failed'] for r in runs)} / {sum(r['unpaced']['failed'] for r in runs)}"
-        body.append([name, f"{fmt(p['p50_ms'])} / {fmt(p['p99_ms'])} / {fmt(p['max_ms'])}",
-                     f"{fmt(u['throughput'], 0)}, {fmt(u['p99_ms'])}", non2xx, fmt(u["server_cpu_ms"])])
-    lines.append(table(["server", f"{args.rate:g}/s, {args.paced_connections} connections: p50 / p99 / max (ms)",
-                        f"unpaced, {args.unpaced_connections} connections: throughput (/s), p99 (ms)",
-                        "non-2xx paced / unpaced", "server CPU ms/delivery (unpaced)"], body))
+        body.append(
+            [
+                name,
+                f"{fmt(p['p50_ms'])} / {fmt(p['p99_ms'])} / {fmt(p['max_ms'])}",
+                f"{fmt(u['throughput'], 0)}, {fmt(u['p99_ms'])}",
+                non2xx,
+                fmt(u["server_cpu_ms"]),
+            ]
+        )
+    lines.append(
+        table(
+            [
+                "server",
+                f"{args.rate:g}/s, {args.paced_connections} connections: p50 / p99 / max (ms)",
+                f"unpaced, {args.unpaced_connections} connections: throughput (/s), p99 (ms)",
+                "non-2xx paced / unpaced",
+                "server CPU ms/delivery (unpaced)",
+            ],
+            body,
+        )
+    )
     if eda_note:
         lines.append(f"eda: {eda_note}")
     lines.append("")
@@ -372,43 +454,52 @@ def report(results: dict[str, list[dict]], args: argparse.Namespace, eda_note: s
     eda, base = results.get("eda"), results.get("baseline")
     if ours and eda:
         o, e = medians(ours, "paced", PACED)["p99_ms"], medians(eda, "paced", PACED)["p99_ms"]
-        lines.append(f"target: ours p99 at {args.rate:g}/s <= eda p99: {fmt(o)} ms "
-                     f"{'<=' if o <= e else '>'} {fmt(e)} ms (ours/eda {fmt(ratio(o, e))})")
+        lines.append(
+            f"target: ours p99 at {args.rate:g}/s <= eda p99: {fmt(o)} ms "
+            f"{'<=' if o <= e else '>'} {fmt(e)} ms (ours/eda {fmt(ratio(o, e))})"
+        )
     elif ours:
         lines.append("target: ours p99 <= eda p99: n/a (eda not measured)")
     if ours and base:
         o, b = medians(ours, "unpaced", UNPACED)["throughput"], medians(base, "unpaced", UNPACED)["throughput"]
-        lines.append(f"target: ours unpaced throughput >= 0.75 x baseline: {fmt(o, 0)}/s "
-                     f"{'>=' if o >= 0.75 * b else '<'} {fmt(0.75 * b, 0)}/s (ours/baseline {fmt(ratio(o, b))})")
+        lines.append(
+            f"target: ours unpaced throughput >= 0.75 x baseline: {fmt(o, 0)}/s "
+            f"{'>=' if o >= 0.75 * b else '<'} {fmt(0.75 * b, 0)}/s (ours/baseline {fmt(ratio(o, b))})"
+        )
     if ours:
         crashes = [r["crash"] for r in ours]
         lost, acked = sum(c["lost"] for c in crashes), sum(c["acked"] for c in crashes)
         kills = sum(1 for c in crashes if c["killed"])
-        lines.append(f"target: lost = 0 after SIGKILL mid-burst: lost {lost} of {acked} acknowledged "
-                     f"({kills} of {len(crashes)} bursts cut by the kill; "
-                     f"{sum(c['unanswered'] for c in crashes)} deliveries unanswered)")
+        lines.append(
+            f"target: lost = 0 after SIGKILL mid-burst: lost {lost} of {acked} acknowledged "
+            f"({kills} of {len(crashes)} bursts cut by the kill; "
+            f"{sum(c['unanswered'] for c in crashes)} deliveries unanswered)"
+        )
     return lines
 
 
 def eda_setup(given: str) -> tuple[Path | None, str]:
     """The plugin file and a line about it, or None and why eda is skipped."""
     if not given:
-        return None, ("skipped: no checkout of ansible/event-driven-ansible given "
-                      "(--eda-webhook PATH or BENCH_EDA_WEBHOOK)")
+        return None, (
+            "skipped: no checkout of ansible/event-driven-ansible given (--eda-webhook PATH or BENCH_EDA_WEBHOOK)"
+        )
     try:
         path = plugin_path(given)
     except ValueError as exc:
         return None, f"skipped: {exc}"
     if importlib.util.find_spec("aiohttp") is None:
         return None, f"skipped: aiohttp is not installed ({sys.executable} -m pip install aiohttp; bench/run does it)"
-    return path, (f"plugin {path} sha256={plugin_sha256(path)[:16]}, "
-                  f"aiohttp {importlib.metadata.version('aiohttp')}")
+    return path, (f"plugin {path} sha256={plugin_sha256(path)[:16]}, aiohttp {importlib.metadata.version('aiohttp')}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--eda-webhook", default=os.environ.get("BENCH_EDA_WEBHOOK", ""),
-                        help="checkout of ansible/event-driven-ansible, or its webhook.py (env BENCH_EDA_WEBHOOK)")
+    parser.add_argument(
+        "--eda-webhook",
+        default=os.environ.get("BENCH_EDA_WEBHOOK", ""),
+        help="checkout of ansible/event-driven-ansible, or its webhook.py (env BENCH_EDA_WEBHOOK)",
+    )
     parser.add_argument("--servers", default=",".join(SERVERS))
     parser.add_argument("--count", type=int, default=2000, help="measured deliveries per server and mode")
     parser.add_argument("--warmup", type=int, default=200, help="deliveries before each mode, not counted")
@@ -437,8 +528,9 @@ def main() -> int:
     servers = [s for s in args.servers.split(",") if s]
     if not servers or not set(servers) <= set(SERVERS) or not 1 <= args.rounds <= 5:
         parser.error(f"--servers from {', '.join(SERVERS)}; --rounds within 1..5")
-    if not (1 <= args.paced_connections <= 64 and 1 <= args.unpaced_connections <= 64
-            and 1 <= args.kill_after < args.count):
+    if not (
+        1 <= args.paced_connections <= 64 and 1 <= args.unpaced_connections <= 64 and 1 <= args.kill_after < args.count
+    ):
         parser.error("connections within 1..64, --kill-after within 1..count-1")
     eda_plugin, eda_note = eda_setup(args.eda_webhook) if "eda" in servers else (None, "")
     if "eda" in servers and eda_plugin is None:
@@ -453,7 +545,7 @@ def main() -> int:
     first_pr = 1
     try:
         for rnd in range(args.rounds):
-            for name in servers[rnd % len(servers):] + servers[:rnd % len(servers)]:
+            for name in servers[rnd % len(servers) :] + servers[: rnd % len(servers)]:
                 busy, waited = wait_quiet()
                 res = measure(name, root, args, eda_plugin, first_pr)
                 first_pr += 3 * (args.warmup + args.count)
@@ -461,22 +553,40 @@ def main() -> int:
                 results[name].append(res)
                 p, u = res["paced"], res["unpaced"]
                 crash = res.get("crash")
-                extra = (f" crash: acked={crash['acked']} lost={crash['lost']} killed={crash['killed']}"
-                         if crash else "")
-                print(f"round={rnd + 1} {name:8s} paced ok={p['ok']}/{p['sent']} p50={fmt(p['p50_ms'])} "
-                      f"p99={fmt(p['p99_ms'])} max={fmt(p['max_ms'])} ms send_lag_p99={fmt(p['send_lag_p99_ms'])} ms"
-                      f" | unpaced ok={u['ok']}/{u['sent']} {fmt(u['throughput'], 0)}/s p99={fmt(u['p99_ms'])} ms "
-                      f"client_cpu={fmt(u['client_cpu_ms'])} ms/delivery | busy_before={busy:.0f}%{extra}",
-                      flush=True)
+                extra = f" crash: acked={crash['acked']} lost={crash['lost']} killed={crash['killed']}" if crash else ""
+                print(
+                    f"round={rnd + 1} {name:8s} paced ok={p['ok']}/{p['sent']} p50={fmt(p['p50_ms'])} "
+                    f"p99={fmt(p['p99_ms'])} max={fmt(p['max_ms'])} ms send_lag_p99={fmt(p['send_lag_p99_ms'])} ms"
+                    f" | unpaced ok={u['ok']}/{u['sent']} {fmt(u['throughput'], 0)}/s p99={fmt(u['p99_ms'])} ms "
+                    f"client_cpu={fmt(u['client_cpu_ms'])} ms/delivery | busy_before={busy:.0f}%{extra}",
+                    flush=True,
+                )
                 time.sleep(1)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print()
     print("\n".join(report(results, args, eda_note)))
     info["loadavg_end"] = load_average()
-    write_json(args.json, {"machine": info, "eda": eda_note, "settings": {
-        key: getattr(args, key) for key in ("count", "warmup", "rate", "paced_connections", "unpaced_connections",
-                                            "kill_after", "rounds")}, "results": results})
+    write_json(
+        args.json,
+        {
+            "machine": info,
+            "eda": eda_note,
+            "settings": {
+                key: getattr(args, key)
+                for key in (
+                    "count",
+                    "warmup",
+                    "rate",
+                    "paced_connections",
+                    "unpaced_connections",
+                    "kill_after",
+                    "rounds",
+                )
+            },
+            "results": results,
+        },
+    )
     return 0
 
 

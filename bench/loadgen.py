@@ -33,8 +33,9 @@ from tests.support.webhooks import pull_request_payload, signed_headers
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
-def build_requests(host: str, port: int, path: str, secret: str, repo: str, first_pr: int,
-                   count: int) -> list[tuple[str, bytes]]:
+def build_requests(
+    host: str, port: int, path: str, secret: str, repo: str, first_pr: int, count: int
+) -> list[tuple[str, bytes]]:
     payload = pull_request_payload("opened", repo, 1, SHA, "2026-12-01T10:00:00Z")
     out = []
     for i in range(count):
@@ -44,8 +45,13 @@ def build_requests(host: str, port: int, path: str, secret: str, repo: str, firs
         body = json.dumps(payload).encode()
         guid = str(uuid.uuid4())
         headers = signed_headers(secret, body, "pull_request", guid)
-        head = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}", f"Content-Length: {len(body)}",
-                "Connection: close", "Accept: */*"]
+        head = [
+            f"POST {path} HTTP/1.1",
+            f"Host: {host}:{port}",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+            "Accept: */*",
+        ]
         head += [f"{name}: {value}" for name, value in headers.items()]
         out.append((guid, ("\r\n".join(head) + "\r\n\r\n").encode() + body))
     return out
@@ -76,8 +82,9 @@ async def one(host: str, port: int, raw: bytes, due: float, timeout: float) -> d
     return result
 
 
-async def drive(host: str, port: int, reqs: list[tuple[str, bytes]], rate: float, timeout: float,
-                max_in_flight: int) -> tuple[list[dict], float]:
+async def drive(
+    host: str, port: int, reqs: list[tuple[str, bytes]], rate: float, timeout: float, max_in_flight: int
+) -> tuple[list[dict], float]:
     results: list[dict | None] = [None] * len(reqs)
     in_flight = 0
     tasks = []
@@ -134,13 +141,23 @@ def main() -> int:
     gc.collect()
     gc.freeze()
     gc.disable()
-    results, sent_for = asyncio.run(drive(url.hostname, url.port or 80, reqs, args.rate, args.timeout,
-                                          args.max_in_flight))
+    results, sent_for = asyncio.run(
+        drive(url.hostname, url.port or 80, reqs, args.rate, args.timeout, args.max_in_flight)
+    )
     gc.enable()
     for i, res in enumerate(results):
         res["warmup"] = i < warm
-    Path(args.out).write_text(json.dumps({"rate": args.rate, "duration": args.duration, "warmup_count": warm,
-                                          "sent_for": sent_for, "results": results}))
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "rate": args.rate,
+                "duration": args.duration,
+                "warmup_count": warm,
+                "sent_for": sent_for,
+                "results": results,
+            }
+        )
+    )
     return 0
 
 

@@ -58,14 +58,19 @@ def du_mib(path: str) -> float:
 
 
 def docker_root() -> str:
-    return subprocess.run(["docker", "info", "--format", "{{.DockerRootDir}}"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["docker", "info", "--format", "{{.DockerRootDir}}"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def container_memory_mib(project_prefix: str) -> float:
     """The cgroup memory of every container of our previews, summed (docker stats)."""
-    out = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["docker", "stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     total = 0.0
     units = {"B": 1 / 2**20, "KiB": 1 / 1024, "MiB": 1.0, "GiB": 1024.0}
     for line in out.splitlines():
@@ -105,8 +110,12 @@ def reload_times(nginx: PrivateNginx, repeat: int = 5) -> dict:
     finally:
         probe.unlink(missing_ok=True)
         subprocess.run(nginx.reload_command, check=False, capture_output=True)
-    return {"nginx_t_ms": round(median(tests) * 1000, 1), "reload_ms": round(median(reloads) * 1000, 1),
-            "reload_max_ms": round(max(reloads) * 1000, 1), "files": len(nginx.files())}
+    return {
+        "nginx_t_ms": round(median(tests) * 1000, 1),
+        "reload_ms": round(median(reloads) * 1000, 1),
+        "reload_max_ms": round(max(reloads) * 1000, 1),
+        "files": len(nginx.files()),
+    }
 
 
 def wait_live(db: str, numbers: list[int], timeout: float) -> float:
@@ -124,8 +133,12 @@ def wait_live(db: str, numbers: list[int], timeout: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--previews", type=int, default=100)
-    parser.add_argument("--synthetic", type=int, default=300,
-                        help="also time a reload with this many route files (real previews plus ones pointing nowhere)")
+    parser.add_argument(
+        "--synthetic",
+        type=int,
+        default=300,
+        help="also time a reload with this many route files (real previews plus ones pointing nowhere)",
+    )
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args()
@@ -168,7 +181,8 @@ def main() -> int:
             figures["shim_rss_n_mib"] = round(rss_mib(host.shim.proc.pid), 1)
             figures["memory_per_preview_mib"] = round((mem_before - mem_available_mib()) / args.previews, 2)
             figures["container_memory_per_preview_mib"] = round(
-                container_memory_mib("preview-hello-pr-") / args.previews, 2)
+                container_memory_mib("preview-hello-pr-") / args.previews, 2
+            )
             disk_after = du_mib(docker_dir) + du_mib(str(tmp / "deployments"))
             figures["disk_per_preview_mib"] = round((disk_after - disk_before) / args.previews, 2)
             figures["work_dir_per_preview_kib"] = round(du_mib(str(tmp / "deployments")) * 1024 / args.previews)
@@ -196,8 +210,7 @@ def main() -> int:
             started = time.monotonic()
             host.shim = ShimProcess(tmp, host.shim.config).start()
             deadline = time.monotonic() + args.timeout
-            while time.monotonic() < deadline and (
-                    rows(db, "SELECT 1 FROM deployments") or nginx.files()):
+            while time.monotonic() < deadline and (rows(db, "SELECT 1 FROM deployments") or nginx.files()):
                 time.sleep(0.5)
             host.shim.wait_idle(args.timeout)
             figures["ttl_cleanup_all_s"] = round(time.monotonic() - started, 1)
@@ -205,12 +218,12 @@ def main() -> int:
             left = [n for n in numbers if any(project_resources(f"preview-hello-pr-{n}").values())]
             left += [n for n in numbers if (tmp / "deployments" / f"hello-pr-{n}").exists()]
             figures["left_after_cleanup"] = sorted(set(left)) + nginx.files()
-            figures["records_left"] = len(rows(db, "SELECT 1 FROM deployments")) + len(
-                rows(db, "SELECT 1 FROM ports"))
+            figures["records_left"] = len(rows(db, "SELECT 1 FROM deployments")) + len(rows(db, "SELECT 1 FROM ports"))
             runs = rows(db, "SELECT kind, status, message FROM runs")
             figures["runs_failed"] = sum(1 for r in runs if r["status"] != "successful")
-            figures["runs_failed_messages"] = [f"{r['kind']}: {r['message'][:300]}" for r in runs
-                                               if r["status"] != "successful"][:3]
+            figures["runs_failed_messages"] = [
+                f"{r['kind']}: {r['message'][:300]}" for r in runs if r["status"] != "successful"
+            ][:3]
             figures["cleanup_runs"] = sum(1 for r in runs if r["kind"] == "cleanup")
             figures["violations"] = len(github.violations)
     finally:
@@ -220,8 +233,11 @@ def main() -> int:
     for key, value in figures.items():
         print(f"{key:>34}: {value}")
     write_json(args.json, {"machine": info, "many": figures})
-    ok = figures.get("serving_200") == args.previews and not figures.get("left_after_cleanup") \
+    ok = (
+        figures.get("serving_200") == args.previews
+        and not figures.get("left_after_cleanup")
         and not figures.get("records_left")
+    )
     return 0 if ok else 1
 
 

@@ -73,7 +73,7 @@ def short(frame: str) -> str:
     if "site-packages/" in path:
         path = path.split("site-packages/", 1)[1]
     elif path.startswith(REPO_ROOT):
-        path = path[len(REPO_ROOT):]
+        path = path[len(REPO_ROOT) :]
     elif "/AnsiballZ_" in path:
         path = Path(path).name
     elif ".zip/" in path:  # inside a module's AnsiballZ payload

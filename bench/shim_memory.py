@@ -80,8 +80,13 @@ def main() -> int:
     root = workdir("shim-memory")
     collections = fake_collection(root / "collections")
     os.environ["ANSIBLE_COLLECTIONS_PATH"] = collections  # shim_config reads it
-    config = shim_config(root, {REPO: {"clone_url": str(root / "unused-clone-url")}}, {},
-                         collections_path=collections, reconcile_interval=3600)
+    config = shim_config(
+        root,
+        {REPO: {"clone_url": str(root / "unused-clone-url")}},
+        {},
+        collections_path=collections,
+        reconcile_interval=3600,
+    )
     shim = ShimProcess(root, config).start()
     db = config["state_db"]
     samples = []
@@ -98,10 +103,13 @@ def main() -> int:
             shim.wait_idle(timeout=600)
             point = {"previews": (rnd + 1) * args.per_round, **sample(shim.proc.pid, db)}
             samples.append(point)
-            print(f"round {rnd + 1}: opened {opened} closed {closed}, {point['runs']} runs, "
-                  f"rss {point['rss_kib'] / 1024:.1f} MiB, threads {point['threads']}, "
-                  f"open files {point['open_files']}, db {point['db_kib']} KiB + wal {point['wal_kib']} KiB "
-                  f"({time.monotonic() - started:.0f} s)", flush=True)
+            print(
+                f"round {rnd + 1}: opened {opened} closed {closed}, {point['runs']} runs, "
+                f"rss {point['rss_kib'] / 1024:.1f} MiB, threads {point['threads']}, "
+                f"open files {point['open_files']}, db {point['db_kib']} KiB + wal {point['wal_kib']} KiB "
+                f"({time.monotonic() - started:.0f} s)",
+                flush=True,
+            )
         failed = rows(db, "SELECT count(*) AS n FROM runs WHERE status != 'successful'")[0]["n"]
     finally:
         shim.stop()
@@ -114,15 +122,33 @@ def main() -> int:
         "rss_first_round_kib": samples[1]["rss_kib"] - samples[0]["rss_kib"],
     }
     print()
-    print(f"shim memory over {args.rounds} rounds of {args.per_round} PRs opened and closed "
-          f"(no-op playbooks; {samples[-1]['runs']} runs, {failed} not successful)")
-    print(table(["previews so far", "runs", "RSS MiB", "threads", "open files", "state db KiB", "its WAL KiB"],
-                [[s["previews"], s["runs"], f"{s['rss_kib'] / 1024:.1f}", s["threads"], s["open_files"], s["db_kib"],
-                  s["wal_kib"]] for s in samples]))
+    print(
+        f"shim memory over {args.rounds} rounds of {args.per_round} PRs opened and closed "
+        f"(no-op playbooks; {samples[-1]['runs']} runs, {failed} not successful)"
+    )
+    print(
+        table(
+            ["previews so far", "runs", "RSS MiB", "threads", "open files", "state db KiB", "its WAL KiB"],
+            [
+                [
+                    s["previews"],
+                    s["runs"],
+                    f"{s['rss_kib'] / 1024:.1f}",
+                    s["threads"],
+                    s["open_files"],
+                    s["db_kib"],
+                    s["wal_kib"],
+                ]
+                for s in samples
+            ],
+        )
+    )
     print()
-    print(f"first round: {figures['rss_first_round_kib'] / 1024:+.1f} MiB (warm-up); after it: "
-          f"{fmt(per_preview)} KiB per preview (least squares over rounds 1..{args.rounds}), "
-          f"{fmt(per_preview * 100 / 1024)} MiB per 100 previews")
+    print(
+        f"first round: {figures['rss_first_round_kib'] / 1024:+.1f} MiB (warm-up); after it: "
+        f"{fmt(per_preview)} KiB per preview (least squares over rounds 1..{args.rounds}), "
+        f"{fmt(per_preview * 100 / 1024)} MiB per 100 previews"
+    )
     info["loadavg_end"] = load_average()
     write_json(args.json, {"machine": info, "figures": figures})
     return 0

@@ -141,15 +141,34 @@ class Bench:
         self.app = AppRepo(self.root / "hello")
         self.github = GitHubStandIn(repos={REPO}).start()
         self.nginx = PrivateNginx(self.root / "nginx").start()
-        config = shim_config(self.root, {REPO: {"clone_url": self.app.clone_url}}, self.nginx.role_settings(),
-                             github_api_url=self.github.base_url, token="test-token", reconcile_interval=3600)
+        config = shim_config(
+            self.root,
+            {REPO: {"clone_url": self.app.clone_url}},
+            self.nginx.role_settings(),
+            github_api_url=self.github.base_url,
+            token="test-token",
+            reconcile_interval=3600,
+        )
         # Containers that die or go while we run: evidence when a measurement is spoilt from outside.
         self.events_log = open(self.root / "docker-events.txt", "w")
         self.events = subprocess.Popen(
-            ["docker", "events", "--filter", "type=container", "--filter", "event=die", "--filter", "event=kill",
-             "--filter", "event=destroy", "--format",
-             '{{.Time}} {{.Action}} {{index .Actor.Attributes "com.docker.compose.project"}}'],
-            stdout=self.events_log, stderr=subprocess.DEVNULL)
+            [
+                "docker",
+                "events",
+                "--filter",
+                "type=container",
+                "--filter",
+                "event=die",
+                "--filter",
+                "event=kill",
+                "--filter",
+                "event=destroy",
+                "--format",
+                '{{.Time}} {{.Action}} {{index .Actor.Attributes "com.docker.compose.project"}}',
+            ],
+            stdout=self.events_log,
+            stderr=subprocess.DEVNULL,
+        )
         self.shim = ShimProcess(self.root, config).start()
         # The shim's start-up reconcile pass is a whole playbook run: let it finish before measuring.
         wait_for_log(self.shim.log_text, "reconcile", timeout=60)
@@ -170,8 +189,11 @@ class Bench:
                     print(f"stopping {name}: {exc}", file=sys.stderr)
         for project in sorted(self.projects):  # anything a failed iteration left behind
             if any(project_resources(project).values()):
-                subprocess.run(["docker", "compose", "-p", project, "down", "-v", "--rmi", "local", "-t", "2"],
-                               capture_output=True, check=False)
+                subprocess.run(
+                    ["docker", "compose", "-p", project, "down", "-v", "--rmi", "local", "-t", "2"],
+                    capture_output=True,
+                    check=False,
+                )
 
     # --- commits ----------------------------------------------------------------------------------
     def _stamp(self) -> str:
@@ -221,8 +243,9 @@ class Bench:
         conn = sqlite3.connect(self.db)
         conn.row_factory = sqlite3.Row
         try:
-            row = conn.execute("SELECT * FROM runs WHERE repo=? AND pr=? AND sha=? ORDER BY id DESC LIMIT 1",
-                               (REPO, pr, sha)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM runs WHERE repo=? AND pr=? AND sha=? ORDER BY id DESC LIMIT 1", (REPO, pr, sha)
+            ).fetchone()
         finally:
             conn.close()
         if row is None:
@@ -305,11 +328,14 @@ class Bench:
     def floor(self, i: int, scenario: str, page: str) -> dict:
         pr = FLOOR_PR_BASE + i
         label = f"floor-pr-{pr}"
-        state = self.floor_state.setdefault(i, {
-            "project": f"benchfloor-{self.nonce}-{i}",
-            "port": free_port(),
-            "workdir": str(self.root / "floor" / label),
-        })
+        state = self.floor_state.setdefault(
+            i,
+            {
+                "project": f"benchfloor-{self.nonce}-{i}",
+                "port": free_port(),
+                "workdir": str(self.root / "floor" / label),
+            },
+        )
         self.projects.add(state["project"])
         (self.root / "floor").mkdir(exist_ok=True)
         sha = self.commit(pr, page, scenario)
@@ -318,8 +344,14 @@ class Bench:
         watcher.start()
         watcher.ready.wait()
         t0 = time.time()
-        proc = subprocess.run(["bash", str(BENCH_DIR / "floor.sh"), "up"], env=env, capture_output=True,
-                              text=True, timeout=300, check=False)
+        proc = subprocess.run(
+            ["bash", str(BENCH_DIR / "floor.sh"), "up"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         t_end = time.time()
         watcher.join(5)
         watcher.halt.set()
@@ -346,10 +378,16 @@ class Bench:
     def _floor_env(self, state: dict, label: str, pr: int, sha: str) -> dict:
         return dict(
             os.environ,
-            FLOOR_REPO=self.app.clone_url, FLOOR_REF=f"refs/pull/{pr}/head", FLOOR_SHA=sha,
-            FLOOR_WORKDIR=state["workdir"], FLOOR_PROJECT=state["project"], FLOOR_PORT=str(state["port"]),
-            FLOOR_LABEL=label, FLOOR_NGINX_DIR=str(self.nginx.configs_dir),
-            FLOOR_NGINX_PREFIX=str(self.nginx.root), FLOOR_NGINX_CONF=str(self.nginx.conf),
+            FLOOR_REPO=self.app.clone_url,
+            FLOOR_REF=f"refs/pull/{pr}/head",
+            FLOOR_SHA=sha,
+            FLOOR_WORKDIR=state["workdir"],
+            FLOOR_PROJECT=state["project"],
+            FLOOR_PORT=str(state["port"]),
+            FLOOR_LABEL=label,
+            FLOOR_NGINX_DIR=str(self.nginx.configs_dir),
+            FLOOR_NGINX_PREFIX=str(self.nginx.root),
+            FLOOR_NGINX_CONF=str(self.nginx.conf),
             FLOOR_URL=f"{self.nginx.base_url}/{label}/",
         )
 
@@ -358,8 +396,9 @@ class Bench:
             return
         state = self.floor_state.pop(i)
         env = self._floor_env(state, f"floor-pr-{FLOOR_PR_BASE + i}", FLOOR_PR_BASE + i, "")
-        subprocess.run(["bash", str(BENCH_DIR / "floor.sh"), "down"], env=env, capture_output=True, timeout=120,
-                       check=True)
+        subprocess.run(
+            ["bash", str(BENCH_DIR / "floor.sh"), "down"], env=env, capture_output=True, timeout=120, check=True
+        )
         self._check_gone(state["project"])
 
     @staticmethod
@@ -385,8 +424,9 @@ class Bench:
                 self._attempt(i, slot, got)
             except Exception as exc:  # noqa: BLE001 - recorded, cleaned up and retried
                 events = self._our_events(since)
-                self.discarded.append({"iteration": i + 1, "attempt": attempt + 1, "reason": str(exc)[:2000],
-                                       "container_events": events})
+                self.discarded.append(
+                    {"iteration": i + 1, "attempt": attempt + 1, "reason": str(exc)[:2000], "container_events": events}
+                )
                 print(f"iteration {i + 1} attempt {attempt + 1} DISCARDED: {str(exc)[:400]}", flush=True)
                 for line in events[-20:]:
                     print(f"    docker event: {line}", flush=True)
@@ -413,9 +453,11 @@ class Bench:
                 res["waited_for_quiet"] = waited
                 got[scenario][side] = res
                 shown = res["to_comment"] if side == "ours" else res["to_done"]
-                print(f"iteration {i + 1} {scenario:7s} {side:5s} to_live={fmt(res['to_live'])}s "
-                      f"done={fmt(shown)}s busy_before={busy:.0f}% (waited {waited:.0f}s) load={load_average()}",
-                      flush=True)
+                print(
+                    f"iteration {i + 1} {scenario:7s} {side:5s} to_live={fmt(res['to_live'])}s "
+                    f"done={fmt(shown)}s busy_before={busy:.0f}% (waited {waited:.0f}s) load={load_average()}",
+                    flush=True,
+                )
                 time.sleep(1)
 
     def _cleanup_slot(self, slot: int, strict: bool = False) -> None:
@@ -452,9 +494,25 @@ class Bench:
         slot = self.next_slot
         self.next_slot += 1
         wait_quiet()
-        prof = subprocess.Popen([str(py_spy), "record", "--pid", str(self.shim.proc.pid), "--subprocesses",
-                                 "--rate", "200", "--format", "raw", "--full-filenames", "--output", str(raw),
-                                 "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        prof = subprocess.Popen(
+            [
+                str(py_spy),
+                "record",
+                "--pid",
+                str(self.shim.proc.pid),
+                "--subprocesses",
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--full-filenames",
+                "--output",
+                str(raw),
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         time.sleep(1.0)
         try:
             res = self.ours(slot, "first", f"profiled {self.nonce}")
@@ -481,12 +539,36 @@ def report(results: dict, iterations: int) -> list[str]:
             o = median([r["to_live"] for r in ours])
             f = median([r["to_live"] for r in floor])
             what = "first 200 through nginx with the commit's page"
-        rows.append([scenario, what, fmt(o), fmt(f), fmt(o - f), fmt(ratio(o, f)),
-                     fmt(median([r["to_comment"] for r in ours])), fmt(median([r["to_done"] for r in floor])),
-                     "met" if (o - f) <= 2 and ratio(o, f) <= 1.5 else "MISSED"])
+        rows.append(
+            [
+                scenario,
+                what,
+                fmt(o),
+                fmt(f),
+                fmt(o - f),
+                fmt(ratio(o, f)),
+                fmt(median([r["to_comment"] for r in ours])),
+                fmt(median([r["to_done"] for r in floor])),
+                "met" if (o - f) <= 2 and ratio(o, f) <= 1.5 else "MISSED",
+            ]
+        )
     lines.append(f"time to a live preview, medians of {iterations} (seconds)")
-    lines.append(table(["scenario", "measured to", "ours", "floor", "overhead", "ratio", "ours to comment",
-                        "floor to exit", "target (≤ 2 s, ≤ 1.5×)"], rows))
+    lines.append(
+        table(
+            [
+                "scenario",
+                "measured to",
+                "ours",
+                "floor",
+                "overhead",
+                "ratio",
+                "ours to comment",
+                "floor to exit",
+                "target (≤ 2 s, ≤ 1.5×)",
+            ],
+            rows,
+        )
+    )
     for scenario in SCENARIOS:
         ours, floor = results[scenario]["ours"], results[scenario]["floor"]
         if not ours:
@@ -506,9 +588,14 @@ def report(results: dict, iterations: int) -> list[str]:
         lines.append(table(["floor", "s"], frows))
         lines.append("")
         lines.append(f"tasks, {scenario} (medians: the task's own time / the gap to the next task)")
-        task_rows = [[task, fmt(median([r["tasks"][task]["run"] for r in ours if task in r["tasks"]])),
-                      fmt(median([r["tasks"][task]["gap"] for r in ours if task in r["tasks"]]))]
-                     for task in ours[0]["tasks"]]
+        task_rows = [
+            [
+                task,
+                fmt(median([r["tasks"][task]["run"] for r in ours if task in r["tasks"]])),
+                fmt(median([r["tasks"][task]["gap"] for r in ours if task in r["tasks"]])),
+            ]
+            for task in ours[0]["tasks"]
+        ]
         lines.append(table(["task", "run", "gap"], task_rows))
     return lines
 
@@ -519,9 +606,14 @@ def main() -> int:
     parser.add_argument("--json", help="write every figure to this file")
     parser.add_argument("--profile", help="after the measured runs, profile one more first deploy into this dir")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs) for inspection")
-    parser.add_argument("--ours-env", action="append", default=[], metavar="NAME=VALUE",
-                        help="what-if: an environment variable for the shim and its playbooks (e.g. "
-                             "ANSIBLE_PIPELINING=True); the figures are then not the shipped configuration")
+    parser.add_argument(
+        "--ours-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="what-if: an environment variable for the shim and its playbooks (e.g. "
+        "ANSIBLE_PIPELINING=True); the figures are then not the shipped configuration",
+    )
     args = parser.parse_args()
     if not 1 <= args.iterations <= 20:
         parser.error("--iterations must be within 1..20")

@@ -111,8 +111,7 @@ def run_playbook(playbook: Path, inventory: dict, extravars: dict, echo: Callabl
         raise click.ClickException("the playbook run was cancelled; run `preview setup` again to finish it")
     detail = "\n".join(failures) or output_tail or "no task failed: see the output above"
     raise click.ClickException(
-        f"the playbook {playbook} {status} (rc {rc}):\n{detail}\n"
-        "Fix the cause and run `preview setup` again."
+        f"the playbook {playbook} {status} (rc {rc}):\n{detail}\nFix the cause and run `preview setup` again."
     )
 
 

@@ -52,8 +52,12 @@ class Terraform:
     def _run(self, *args: str, show: bool = True) -> str:
         command = [self.binary, f"-chdir={self.root}", *args, "-no-color"]
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            text=True, env=self.env,
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=self.env,
         )
         lines = []
         assert process.stdout is not None
@@ -85,7 +89,10 @@ class Terraform:
     def outputs(self) -> dict:
         result = subprocess.run(
             [self.binary, f"-chdir={self.root}", "output", "-json", "-no-color"],
-            capture_output=True, text=True, env=self.env, check=False,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=False,
         )
         if result.returncode != 0:
             raise click.ClickException(f"terraform output failed in {self.root}: {result.stderr.strip()}")

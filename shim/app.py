@@ -29,8 +29,14 @@ DELIVERY_RE = re.compile(r"[A-Za-z0-9-]{1,100}", re.ASCII)
 
 def _reject(outcome: str, status, title: str, description: str, delivery: str, metrics: Metrics, **extra):
     fields = " ".join(f"{key}={value}" for key, value in extra.items())
-    log.warning("delivery=%s outcome=%s status=%s reason=%r %s", delivery or "-", outcome,
-                status.split()[0] if isinstance(status, str) else status, description, fields)
+    log.warning(
+        "delivery=%s outcome=%s status=%s reason=%r %s",
+        delivery or "-",
+        outcome,
+        status.split()[0] if isinstance(status, str) else status,
+        description,
+        fields,
+    )
     metrics.observe_delivery(outcome)
     raise falcon.HTTPError(status, title=title, description=description)
 
@@ -48,37 +54,66 @@ class GitHubWebhook:
         m = self.metrics
         cap = self.config.max_body_bytes
         if req.content_length is not None and req.content_length > cap:
-            _reject("too_large", falcon.HTTP_413, "Payload too large",
-                    f"body of {req.content_length} bytes exceeds the cap of {cap}", delivery, m)
+            _reject(
+                "too_large",
+                falcon.HTTP_413,
+                "Payload too large",
+                f"body of {req.content_length} bytes exceeds the cap of {cap}",
+                delivery,
+                m,
+            )
         body = req.bounded_stream.read(cap + 1)
         if len(body) > cap:
-            _reject("too_large", falcon.HTTP_413, "Payload too large", f"body exceeds the cap of {cap}",
-                    delivery, m)
+            _reject("too_large", falcon.HTTP_413, "Payload too large", f"body exceeds the cap of {cap}", delivery, m)
         if not signature.verify(self.config.webhook_secret, body, req.get_header("X-Hub-Signature-256")):
-            reason = ("X-Hub-Signature-256 is missing" if not req.get_header("X-Hub-Signature-256")
-                      else "X-Hub-Signature-256 does not match the body (wrong secret or altered payload)")
+            reason = (
+                "X-Hub-Signature-256 is missing"
+                if not req.get_header("X-Hub-Signature-256")
+                else "X-Hub-Signature-256 does not match the body (wrong secret or altered payload)"
+            )
             _reject("bad_signature", falcon.HTTP_401, "Invalid signature", reason, delivery, m)
         event = req.get_header("X-GitHub-Event")
         if not event or not raw_delivery:
-            _reject("bad_headers", falcon.HTTP_400, "Missing headers",
-                    "X-GitHub-Event and X-GitHub-Delivery are required", delivery, m)
+            _reject(
+                "bad_headers",
+                falcon.HTTP_400,
+                "Missing headers",
+                "X-GitHub-Event and X-GitHub-Delivery are required",
+                delivery,
+                m,
+            )
         if not delivery:
             _reject("bad_headers", falcon.HTTP_400, "Bad delivery id", "X-GitHub-Delivery is not a GUID", "", m)
         content_type = (req.content_type or "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            _reject("bad_content_type", falcon.HTTP_415, "Unsupported content type",
-                    "the webhook must use content type application/json", delivery, m)
+            _reject(
+                "bad_content_type",
+                falcon.HTTP_415,
+                "Unsupported content type",
+                "the webhook must use content type application/json",
+                delivery,
+                m,
+            )
         try:
             payload = json.loads(body)
         except ValueError as exc:
             _reject("bad_json", falcon.HTTP_400, "Malformed JSON", f"body is not valid JSON: {exc}", delivery, m)
         except RecursionError:
-            _reject("bad_json", falcon.HTTP_400, "Malformed JSON",
-                    "body is nested deeper than a webhook payload ever is", delivery, m)
+            _reject(
+                "bad_json",
+                falcon.HTTP_400,
+                "Malformed JSON",
+                "body is nested deeper than a webhook payload ever is",
+                delivery,
+                m,
+            )
 
         if event != "pull_request":
-            self._store(resp, Delivery(delivery, event, ""),
-                        "ping received" if event == "ping" else f"event {event} is not handled")
+            self._store(
+                resp,
+                Delivery(delivery, event, ""),
+                "ping received" if event == "ping" else f"event {event} is not handled",
+            )
             return
         try:
             pr_event = events.parse_pull_request(payload)
@@ -90,20 +125,45 @@ class GitHubWebhook:
             return
         repo = self.config.repository(pr_event.repo)
         if repo is None:
-            _reject("repo_not_allowed", falcon.HTTP_403, "Repository not allowed",
-                    "this repository is not in the shim's configuration", delivery, m)
+            _reject(
+                "repo_not_allowed",
+                falcon.HTTP_403,
+                "Repository not allowed",
+                "this repository is not in the shim's configuration",
+                delivery,
+                m,
+            )
         policy = self.config.policy
-        self._store(resp, Delivery(delivery, event, action, repo.full_name, pr_event.pr,
-                                   lambda row: decide(pr_event, policy, **approval_of(row)), pr_event.updated_at),
-                    "", repo=repo.full_name, pr=pr_event.pr, action=action)
+        self._store(
+            resp,
+            Delivery(
+                delivery,
+                event,
+                action,
+                repo.full_name,
+                pr_event.pr,
+                lambda row: decide(pr_event, policy, **approval_of(row)),
+                pr_event.updated_at,
+            ),
+            "",
+            repo=repo.full_name,
+            pr=pr_event.pr,
+            action=action,
+        )
 
     def _store(self, resp, delivery: Delivery, detail: str, **fields) -> None:
         """Commit the delivery (with the deliveries that arrive with it), then answer with its own outcome."""
         try:
             stored = self.intake.submit(delivery)
         except IntakeError as exc:
-            _reject("not_stored", falcon.HTTP_500, "Not stored",
-                    f"the delivery could not be stored ({exc}); GitHub may redeliver it", delivery.guid, self.metrics)
+            _reject(
+                "not_stored",
+                falcon.HTTP_500,
+                "Not stored",
+                f"the delivery could not be stored ({exc}); GitHub may redeliver it",
+                delivery.guid,
+                self.metrics,
+            )
         outcome = stored.outcome
         if outcome == "accepted":
             self.notify()
@@ -156,8 +216,14 @@ class MetricsResource:
         resp.data = self.metrics.render()
 
 
-def create_app(config: Config, store: Store, converger=None, metrics: Metrics | None = None,
-               min_free_disk_bytes: int = MIN_FREE_DISK_BYTES, intake: GroupCommit | None = None) -> falcon.App:
+def create_app(
+    config: Config,
+    store: Store,
+    converger=None,
+    metrics: Metrics | None = None,
+    min_free_disk_bytes: int = MIN_FREE_DISK_BYTES,
+    intake: GroupCommit | None = None,
+) -> falcon.App:
     metrics = metrics or Metrics(store)
     app = falcon.App()
     notify = converger.notify if converger else (lambda: None)

@@ -59,8 +59,13 @@ class PermissionClient:
 class ApprovalVerifier:
     """Settle every stored claim GitHub can answer for; the others wait for their retry time."""
 
-    def __init__(self, store: Store, client: PermissionClient | None, clock: Callable[[], float] = time.monotonic,
-                 retry_after: float = RETRY_AFTER):
+    def __init__(
+        self,
+        store: Store,
+        client: PermissionClient | None,
+        clock: Callable[[], float] = time.monotonic,
+        retry_after: float = RETRY_AFTER,
+    ):
         self.store = store
         self.client = client
         self.backoff = Backoff(retry_after, RETRY_MAX, clock)
@@ -96,8 +101,9 @@ class ApprovalVerifier:
                 log.warning("%s outcome=approval_unverified reason=%s; asking again later", where, exc)
                 self.backoff.failed(key)
                 continue
-            outcome = self.store.settle_approval(claim["repo"], claim["pr"], claim["claim_sha"], claim["claim_by"],
-                                                 allowed)
+            outcome = self.store.settle_approval(
+                claim["repo"], claim["pr"], claim["claim_sha"], claim["claim_by"], allowed
+            )
             self.backoff.succeeded(key)
             log.info("%s outcome=%s state=%s", where, "approved" if allowed else "approval_refused", outcome)
             moved += outcome == "accepted"

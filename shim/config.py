@@ -227,9 +227,13 @@ def _policy(raw) -> Policy:
     authors = raw.get("trusted_authors", []) or []
     if not isinstance(authors, list) or not all(isinstance(a, str) for a in authors):
         raise ConfigError("policy.trusted_authors must be a list of GitHub logins")
-    return Policy(forks=forks, approve_label=raw.get("approve_label", "preview-approved"),
-                  trusted_authors=frozenset(authors), require_label=raw.get("require_label", ""),
-                  pin_label=raw.get("pin_label", "preview-pinned"))
+    return Policy(
+        forks=forks,
+        approve_label=raw.get("approve_label", "preview-approved"),
+        trusted_authors=frozenset(authors),
+        require_label=raw.get("require_label", ""),
+        pin_label=raw.get("pin_label", "preview-pinned"),
+    )
 
 
 def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> Config:

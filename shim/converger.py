@@ -39,9 +39,18 @@ NOT_APPLIED = frozenset({"canceled"})
 
 
 class Converger:
-    def __init__(self, config: Config, store: Store, run: RunFunc = run_playbook, metrics=None,
-                 poll_interval: float = 1.0, reconciler=None, retry_after: float = RETRY_AFTER,
-                 clock: Callable[[], float] = time.monotonic, verifier: ApprovalVerifier | None = None):
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        run: RunFunc = run_playbook,
+        metrics=None,
+        poll_interval: float = 1.0,
+        reconciler=None,
+        retry_after: float = RETRY_AFTER,
+        clock: Callable[[], float] = time.monotonic,
+        verifier: ApprovalVerifier | None = None,
+    ):
         self.config = config
         self.store = store
         self.run = run
@@ -116,8 +125,7 @@ class Converger:
             # contend with the intake's commits. A run starting this much later is no loss.
             self._stopping.wait(max(0.0, MIN_TICK_INTERVAL - (time.monotonic() - ticked)))
 
-    def _background(self, current: threading.Thread | None, name: str,
-                    work: Callable[[], object]) -> threading.Thread:
+    def _background(self, current: threading.Thread | None, name: str, work: Callable[[], object]) -> threading.Thread:
         """Run `work` in a thread of its own unless `current` still runs it; wake the loop when it returns
         something true (PRs with a run to do)."""
         if current is not None and current.is_alive():
@@ -149,14 +157,18 @@ class Converger:
 
     def _expire(self) -> None:
         for repo, pr in self.store.expire(self.config.ttl_hours * 3600):
-            log.info("repo=%s pr=%d outcome=expired reason=idle longer than %sh (ttl)", repo, pr,
-                     self.config.ttl_hours)
+            log.info("repo=%s pr=%d outcome=expired reason=idle longer than %sh (ttl)", repo, pr, self.config.ttl_hours)
 
     def _prune(self) -> None:
         pruned = self.store.prune(self.config.history_days * 86400)
         if any(pruned.values()):
-            log.info("pruned deliveries=%d runs=%d closed_prs=%d reason=older than %g days (history_days)",
-                     pruned["deliveries"], pruned["runs"], pruned["desired"], self.config.history_days)
+            log.info(
+                "pruned deliveries=%d runs=%d closed_prs=%d reason=older than %g days (history_days)",
+                pruned["deliveries"],
+                pruned["runs"],
+                pruned["desired"],
+                self.config.history_days,
+            )
 
     def _tick(self) -> None:
         self._threads = [t for t in self._threads if t.is_alive()]
@@ -218,26 +230,61 @@ class Converger:
         try:
             run_id = self.store.start_run(item)
             waited = time.time() - item.changed
-            log.info("run=%d delivery=%s repo=%s pr=%d kind=%s sha=%s generation=%d reason=%s status=started"
-                     " queue_wait=%.2fs", run_id, item.delivery or "-", item.repo, item.pr, kind, item.sha[:12],
-                     item.generation, item.reason or "-", waited)
+            log.info(
+                "run=%d delivery=%s repo=%s pr=%d kind=%s sha=%s generation=%d reason=%s status=started"
+                " queue_wait=%.2fs",
+                run_id,
+                item.delivery or "-",
+                item.repo,
+                item.pr,
+                kind,
+                item.sha[:12],
+                item.generation,
+                item.reason or "-",
+                waited,
+            )
             repo_cfg = self.config.repository(item.repo)
             if repo_cfg is None:
                 result = RunResult("error", None, f"repository {item.repo} is no longer configured", 0.0)
             else:
-                result = self.run(self.config, kind, repo_cfg, item.pr, item.sha, run_id,
-                                  self._cancel_check(item), reason=item.reason, fork=item.fork)
-            self.store.finish_run(run_id, item, result.status, result.rc, result.message,
-                                  applied=result.status not in NOT_APPLIED)
+                result = self.run(
+                    self.config,
+                    kind,
+                    repo_cfg,
+                    item.pr,
+                    item.sha,
+                    run_id,
+                    self._cancel_check(item),
+                    reason=item.reason,
+                    fork=item.fork,
+                )
+            self.store.finish_run(
+                run_id, item, result.status, result.rc, result.message, applied=result.status not in NOT_APPLIED
+            )
             failed = False
-            log.info("run=%d delivery=%s repo=%s pr=%d kind=%s status=%s rc=%s duration=%.2fs", run_id,
-                     item.delivery or "-", item.repo, item.pr, kind, result.status, result.rc, result.duration)
+            log.info(
+                "run=%d delivery=%s repo=%s pr=%d kind=%s status=%s rc=%s duration=%.2fs",
+                run_id,
+                item.delivery or "-",
+                item.repo,
+                item.pr,
+                kind,
+                result.status,
+                result.rc,
+                result.duration,
+            )
             if self.metrics:
                 self.metrics.observe_run(kind, result.status, result.duration, waited)
         except Exception:
-            log.exception("run=%s repo=%s pr=%d kind=%s generation=%d status=error%s",
-                          run_id if run_id is not None else "-", item.repo, item.pr, kind, item.generation,
-                          " outcome=retry_later" if failed else "")
+            log.exception(
+                "run=%s repo=%s pr=%d kind=%s generation=%d status=error%s",
+                run_id if run_id is not None else "-",
+                item.repo,
+                item.pr,
+                kind,
+                item.generation,
+                " outcome=retry_later" if failed else "",
+            )
             if failed and run_id is not None:
                 self._close_broken_run(run_id, item)
         finally:
@@ -248,5 +295,9 @@ class Converger:
         try:
             self.store.finish_run(run_id, item, "error", None, "internal error", applied=False)
         except Exception:
-            log.exception("run=%d repo=%s pr=%d: could not record the error (the run stays 'running' until"
-                          " the shim restarts)", run_id, item.repo, item.pr)
+            log.exception(
+                "run=%d repo=%s pr=%d: could not record the error (the run stays 'running' until the shim restarts)",
+                run_id,
+                item.repo,
+                item.pr,
+            )

@@ -96,6 +96,15 @@ def parse_pull_request(payload) -> PrEvent | None:
         label = _str(_get(payload, "label", "name"), "label.name")
     sender = payload.get("sender")
     sender = sender.get("login") if isinstance(sender, dict) else None
-    return PrEvent(action=action, repo=repo, pr=number, sha=sha, updated_at=updated_at, is_fork=is_fork,
-                   author=author if isinstance(author, str) else "", labels=labels, label=label,
-                   sender=sender if isinstance(sender, str) and LOGIN_RE.fullmatch(sender) else "")
+    return PrEvent(
+        action=action,
+        repo=repo,
+        pr=number,
+        sha=sha,
+        updated_at=updated_at,
+        is_fork=is_fork,
+        author=author if isinstance(author, str) else "",
+        labels=labels,
+        label=label,
+        sender=sender if isinstance(sender, str) and LOGIN_RE.fullmatch(sender) else "",
+    )

@@ -14,19 +14,27 @@ class Metrics:
         self.deliveries = Counter(
             "preview_deliveries", "Webhook deliveries by outcome", ["outcome"], registry=self.registry
         )
-        self.runs = Counter("preview_runs", "Playbook runs by kind and status", ["kind", "status"],
-                            registry=self.registry)
+        self.runs = Counter(
+            "preview_runs", "Playbook runs by kind and status", ["kind", "status"], registry=self.registry
+        )
         self.run_seconds = Histogram(
-            "preview_run_duration_seconds", "Duration of playbook runs", ["kind"], registry=self.registry,
+            "preview_run_duration_seconds",
+            "Duration of playbook runs",
+            ["kind"],
+            registry=self.registry,
             buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
         )
         self.queue_wait = Histogram(
-            "preview_queue_wait_seconds", "Time from the desired-state change to the run's start",
-            registry=self.registry, buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300),
+            "preview_queue_wait_seconds",
+            "Time from the desired-state change to the run's start",
+            registry=self.registry,
+            buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300),
         )
-        self.pending = Gauge("preview_pending_prs",
-                             "PRs with work left: a desired state not applied yet, or an approval to confirm",
-                             registry=self.registry)
+        self.pending = Gauge(
+            "preview_pending_prs",
+            "PRs with work left: a desired state not applied yet, or an approval to confirm",
+            registry=self.registry,
+        )
         if store is not None:
             self.pending.set_function(store.pending_count)
 

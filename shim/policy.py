@@ -47,8 +47,9 @@ def approval_of(row: dict | None) -> dict[str, str]:
     return {key: row[key] for key in APPROVAL_COLUMNS} if row else {}
 
 
-def decide(event: PrEvent, policy: Policy, approved_sha: str = "", held_sha: str = "", claim_sha: str = "",
-           claim_by: str = "") -> Decision:
+def decide(
+    event: PrEvent, policy: Policy, approved_sha: str = "", held_sha: str = "", claim_sha: str = "", claim_by: str = ""
+) -> Decision:
     """The PR's wanted state after `event`.
 
     `approved_sha` is the confirmed approval so far, `held_sha` the commit the last hold comment named, and
@@ -69,9 +70,16 @@ def decide(event: PrEvent, policy: Policy, approved_sha: str = "", held_sha: str
     def result(state: str, reason: str) -> Decision:
         # A claim matters only to a PR that waits for an approval; for any other, GitHub need not be asked.
         waits = reason == "fork-needs-approval"
-        return Decision(state=state, sha=event.sha, approved_sha=approved_sha, pinned=pinned, reason=reason,
-                        claim_sha=claim_sha if waits else "", claim_by=claim_by if waits else "",
-                        fork=event.is_fork)
+        return Decision(
+            state=state,
+            sha=event.sha,
+            approved_sha=approved_sha,
+            pinned=pinned,
+            reason=reason,
+            claim_sha=claim_sha if waits else "",
+            claim_by=claim_by if waits else "",
+            fork=event.is_fork,
+        )
 
     if event.closed:
         return result("absent", "closed")
@@ -108,8 +116,15 @@ def approval_settled(current: dict, allowed: bool) -> Decision:
     """
     claim = current["claim_sha"]
     approved = claim if allowed else current["approved_sha"]
-    waited_for_it = (current["state"] == "held" and current["reason"] == "fork-needs-approval"
-                     and current["sha"] == claim)
+    waited_for_it = (
+        current["state"] == "held" and current["reason"] == "fork-needs-approval" and current["sha"] == claim
+    )
     state, reason = ("present", "deploy") if allowed and waited_for_it else (current["state"], current["reason"])
-    return Decision(state=state, sha=current["sha"], approved_sha=approved, pinned=bool(current["pinned"]),
-                    reason=reason, fork=bool(current.get("fork")))
+    return Decision(
+        state=state,
+        sha=current["sha"],
+        approved_sha=approved,
+        pinned=bool(current["pinned"]),
+        reason=reason,
+        fork=bool(current.get("fork")),
+    )

@@ -62,12 +62,18 @@ class Reconciler:
                 log.warning("reconcile status=%s rc=%s message=%r", result.status, result.rc, result.message[-500:])
                 return {}
             missing = stats.get("preview_missing", [])
-            redeploy = [(item["repo"], int(item["pr"])) for item in missing
-                        if self._redeploy(item["repo"], int(item["pr"]), item.get("status", ""))]
+            redeploy = [
+                (item["repo"], int(item["pr"]))
+                for item in missing
+                if self._redeploy(item["repo"], int(item["pr"]), item.get("status", ""))
+            ]
             orphans = list(stats.get("preview_orphans", []))
-            log.info("reconcile status=successful orphans_removed=%s redeploy=%s duration=%.2fs",
-                     ",".join(orphans) or "-", ",".join(f"{r}#{p}" for r, p in redeploy) or "-",
-                     time.monotonic() - started)
+            log.info(
+                "reconcile status=successful orphans_removed=%s redeploy=%s duration=%.2fs",
+                ",".join(orphans) or "-",
+                ",".join(f"{r}#{p}" for r, p in redeploy) or "-",
+                time.monotonic() - started,
+            )
             return {"orphans": orphans, "redeploy": redeploy}
         finally:
             self._lock.release()

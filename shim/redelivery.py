@@ -90,8 +90,7 @@ class Redeliverer:
             try:
                 asked += self._check_repo(repo.full_name)
             except self._github.GitHubError as error:
-                self._once(repo.full_name, logging.WARNING, "repo=%s redelivery=error reason=%s", repo.full_name,
-                           error)
+                self._once(repo.full_name, logging.WARNING, "repo=%s redelivery=error reason=%s", repo.full_name, error)
             except Exception:  # a bad answer must not end the loop, nor the shim
                 log.exception("repo=%s redelivery=error", repo.full_name)
         return asked
@@ -114,20 +113,28 @@ class Redeliverer:
         if complete:
             # Only a check that asked for everything it should moves the window on.
             self.store.set_redelivery_checked(repo, started)
-        self._once(repo, logging.DEBUG, "repo=%s redelivery=checked deliveries=%d asked=%d", repo,
-                   len(deliveries), len(asked))
+        self._once(
+            repo, logging.DEBUG, "repo=%s redelivery=checked deliveries=%d asked=%d", repo, len(deliveries), len(asked)
+        )
         return asked
 
     def _hook_id(self, repo: str) -> int | None:
         if repo in self._hooks:
             return self._hooks[repo]
         hooks = self.client.paginate(f"/repos/{repo}/hooks", {"per_page": 100})
-        ours = [hook for hook in hooks
-                if isinstance(hook, dict) and (hook.get("config") or {}).get("url") == self.webhook_url]
+        ours = [
+            hook
+            for hook in hooks
+            if isinstance(hook, dict) and (hook.get("config") or {}).get("url") == self.webhook_url
+        ]
         if not ours:
-            self._once(repo, logging.WARNING,
-                       "repo=%s redelivery=skipped reason=no webhook delivers to %s (run preview setup)", repo,
-                       self.webhook_url)
+            self._once(
+                repo,
+                logging.WARNING,
+                "repo=%s redelivery=skipped reason=no webhook delivers to %s (run preview setup)",
+                repo,
+                self.webhook_url,
+            )
             return None
         self._hooks[repo] = int(ours[0]["id"])
         log.info("repo=%s hook=%d redelivery=on url=%s", repo, self._hooks[repo], self.webhook_url)
@@ -141,8 +148,9 @@ class Redeliverer:
         seen: set[str] = set()
         while url:
             if url in seen:
-                raise self._github.GitHubError(None, f"GET {url}: the link header points back at a page already read",
-                                               url)
+                raise self._github.GitHubError(
+                    None, f"GET {url}: the link header points back at a page already read", url
+                )
             seen.add(url)
             status, headers, page = self.client.request("GET", url, query=query)
             query = None  # the link URLs carry the query
@@ -170,21 +178,36 @@ class Redeliverer:
             if self.store.redelivery_asked(repo, guid):
                 if item.get("redelivery") and delivery_id not in self._reported:
                     self._reported.add(delivery_id)
-                    log.warning("repo=%s guid=%s delivery=%d event=%s action=%s status=%r outcome=redelivery_failed "
-                                "reason=asked once already; redeliver it from the hook's Recent Deliveries if needed",
-                                repo, guid, delivery_id, item.get("event"), item.get("action"), status)
+                    log.warning(
+                        "repo=%s guid=%s delivery=%d event=%s action=%s status=%r outcome=redelivery_failed "
+                        "reason=asked once already; redeliver it from the hook's Recent Deliveries if needed",
+                        repo,
+                        guid,
+                        delivery_id,
+                        item.get("event"),
+                        item.get("action"),
+                        status,
+                    )
                 continue
             try:
                 self.client.request("POST", f"/repos/{repo}/hooks/{hook_id}/deliveries/{delivery_id}/attempts")
             except self._github.GitHubError as error:
-                log.warning("repo=%s guid=%s delivery=%d outcome=redelivery_refused reason=%s", repo, guid,
-                            delivery_id, error)
+                log.warning(
+                    "repo=%s guid=%s delivery=%d outcome=redelivery_refused reason=%s", repo, guid, delivery_id, error
+                )
                 complete = False
                 continue
             self.store.record_redelivery(repo, guid, delivery_id)
             asked.append(guid)
-            log.info("repo=%s guid=%s delivery=%d event=%s action=%s status=%r outcome=redelivery_requested", repo,
-                     guid, delivery_id, item.get("event"), item.get("action"), status)
+            log.info(
+                "repo=%s guid=%s delivery=%d event=%s action=%s status=%r outcome=redelivery_requested",
+                repo,
+                guid,
+                delivery_id,
+                item.get("event"),
+                item.get("action"),
+                status,
+            )
         return asked, complete
 
     def _once(self, repo: str, level: int, message: str, *args) -> None:

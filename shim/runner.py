@@ -39,8 +39,9 @@ class RunResult:
     duration: float
 
 
-def extravars(config: Config, repo: RepoConfig, pr: int, sha: str, run_id: int, reason: str = "",
-              fork: bool = False) -> dict:
+def extravars(
+    config: Config, repo: RepoConfig, pr: int, sha: str, run_id: int, reason: str = "", fork: bool = False
+) -> dict:
     """The whole contract with the playbooks: validated PR identity plus our own configuration."""
     values = {f"preview_pr_{key}": value for key, value in config.preview.items()}
     if repo.limits:
@@ -75,25 +76,49 @@ def inventory(config: Config) -> str:
     return f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
 
 
-def run_playbook(config: Config, kind: str, repo: RepoConfig, pr: int, sha: str, run_id: int,
-                 cancelled: Callable[[], bool], reason: str = "", fork: bool = False) -> RunResult:
+def run_playbook(
+    config: Config,
+    kind: str,
+    repo: RepoConfig,
+    pr: int,
+    sha: str,
+    run_id: int,
+    cancelled: Callable[[], bool],
+    reason: str = "",
+    fork: bool = False,
+) -> RunResult:
     """Run deploy, cleanup or hold for one PR.
 
     A deploy that passes its deadline is ended before its own rescue can run, so a short second play
     records the failure and says so in the PR comment.
     """
-    result, _stats = _run(config, PLAYBOOKS[kind], extravars(config, repo, pr, sha, run_id, reason, fork),
-                          cancelled, f"run-{run_id}-", f"{kind} for {repo.full_name}#{pr}")
+    result, _stats = _run(
+        config,
+        PLAYBOOKS[kind],
+        extravars(config, repo, pr, sha, run_id, reason, fork),
+        cancelled,
+        f"run-{run_id}-",
+        f"{kind} for {repo.full_name}#{pr}",
+    )
     if result.status == "timeout" and kind == "deploy":
-        report, _stats = _run(config, PLAYBOOKS["report"], extravars(config, repo, pr, sha, run_id, "deadline", fork),
-                              cancelled, f"run-{run_id}-report-", f"deadline report for {repo.full_name}#{pr}")
+        report, _stats = _run(
+            config,
+            PLAYBOOKS["report"],
+            extravars(config, repo, pr, sha, run_id, "deadline", fork),
+            cancelled,
+            f"run-{run_id}-report-",
+            f"deadline report for {repo.full_name}#{pr}",
+        )
         if report.status != "successful":
             log.warning("deadline report for %s#%d: %s %s", repo.full_name, pr, report.status, report.message)
     return result
 
 
-def run_reconcile(config: Config, keep: list[dict], cancelled: Callable[[], bool] = lambda: False,
-                  ) -> tuple[RunResult, dict]:
+def run_reconcile(
+    config: Config,
+    keep: list[dict],
+    cancelled: Callable[[], bool] = lambda: False,
+) -> tuple[RunResult, dict]:
     """Run the reconcile play: orphans removed; returns what it reported (preview_missing, preview_orphans)."""
     values = {f"preview_pr_{key}": value for key, value in config.preview.items()}
     values.update(preview_pr_state_db=config.state_db, preview_pr_keep=keep)
@@ -131,11 +156,24 @@ def lower_priority(nice: int) -> None:
 # os.environ, and from there it reaches every module, git and `docker compose`, which copies any variable a
 # compose file names (`environment: [NAME]`, build `args: [NAME]`, `${NAME}`) into the PR's containers. So a
 # run gets these names only, plus what the runner itself and `envvars` add; secrets never.
-ENV_ALLOWLIST = frozenset({
-    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ",
-    "SSH_AUTH_SOCK",  # remote inventories: the operator's agent, not a key on disk
-    "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY",
-})
+ENV_ALLOWLIST = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "LC_ALL",
+        "LC_CTYPE",
+        "TZ",
+        "SSH_AUTH_SOCK",  # remote inventories: the operator's agent, not a key on disk
+        "DOCKER_HOST",
+        "DOCKER_CONFIG",
+        "DOCKER_CONTEXT",
+        "DOCKER_CERT_PATH",
+        "DOCKER_TLS_VERIFY",
+    }
+)
 ENV_ALLOWED_PREFIXES = ("ANSIBLE_",)  # the operator's Ansible settings (config file, SSH arguments)
 ENV_DENYLIST = frozenset({"GITHUB_TOKEN", "PREVIEW_WEBHOOK_SECRET"})
 
@@ -186,8 +224,9 @@ def github_token_file(config: Config) -> str:
     return path
 
 
-def _run(config: Config, playbook: str, values: dict, cancelled: Callable[[], bool], prefix: str,
-         what: str) -> tuple[RunResult, dict]:
+def _run(
+    config: Config, playbook: str, values: dict, cancelled: Callable[[], bool], prefix: str, what: str
+) -> tuple[RunResult, dict]:
     lower_priority(config.run_nice)
     os.makedirs(config.runs_dir, mode=0o700, exist_ok=True)
     private_dir = tempfile.mkdtemp(prefix=prefix, dir=config.runs_dir)
@@ -199,8 +238,11 @@ def _run(config: Config, playbook: str, values: dict, cancelled: Callable[[], bo
         if event.get("event") == "runner_on_failed" and not data.get("ignore_errors"):
             msg = str(data.get("res", {}).get("msg", ""))
             failures.append(f"{data.get('task', '?')}: {msg}"[:1000])
-        elif event.get("event") == "runner_on_ok" and data.get("res", {}).get("failed_when_result") is False \
-                and data["res"].get("msg"):
+        elif (
+            event.get("event") == "runner_on_ok"
+            and data.get("res", {}).get("failed_when_result") is False
+            and data["res"].get("msg")
+        ):
             # A best-effort step (the PR comment) failed without failing the run: say so.
             log.warning("%s: step %r did not work: %s", what, data.get("task", "?"), str(data["res"]["msg"])[:500])
         elif event.get("event") == "playbook_on_stats":
@@ -235,6 +277,7 @@ def _run(config: Config, playbook: str, values: dict, cancelled: Callable[[], bo
             processes.end_run(private_dir)
             return True
         return False
+
     try:
         runner = init_runner(
             private_data_dir=private_dir,
@@ -254,8 +297,7 @@ def _run(config: Config, playbook: str, values: dict, cancelled: Callable[[], bo
         command = runner.config.command
         if not command or os.path.basename(command[0]) != "ansible-playbook":
             raise RuntimeError(f"unexpected ansible-runner command {command[:1]}")
-        runner.config.command = [processes.write_wrapper(private_dir, os.path.join(bindir, command[0])),
-                                 *command[1:]]
+        runner.config.command = [processes.write_wrapper(private_dir, os.path.join(bindir, command[0])), *command[1:]]
         runner.run()
         status, rc = ("timeout" if timed_out[0] else runner.status), runner.rc
         if status == "timeout":

@@ -47,11 +47,11 @@ def run_until_interrupted(server, *closers) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="preview-shim", description=__doc__)
     parser.add_argument("--config", help="config file (default: $PREVIEW_CONFIG or /etc/preview/config.yml)")
-    parser.add_argument("--drain-timeout", type=float, default=600.0,
-                        help="seconds SIGTERM waits for running playbooks (default 600)")
+    parser.add_argument(
+        "--drain-timeout", type=float, default=600.0, help="seconds SIGTERM waits for running playbooks (default 600)"
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         config = config_mod.load(args.config)
     except config_mod.ConfigError as exc:
@@ -61,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     metrics = Metrics(store)
     converger = Converger(config, store, metrics=metrics)
     converger.start()
-    app = create_app(config, store, converger, metrics,
-                     min_free_disk_bytes=config.health_min_free_mb * 1024 * 1024)
+    app = create_app(config, store, converger, metrics, min_free_disk_bytes=config.health_min_free_mb * 1024 * 1024)
     server = create_server(app, config.listen_host, config.listen_port)
     # The socket listens now: redeliveries GitHub sends right after the first check wait in its backlog.
     redelivery = RedeliveryLoop(Redeliverer(config, store), config.redeliver_interval)
@@ -85,8 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     for warning in config.warnings():
         log.warning("%s", warning)
-    log.info("listening on http://%s:%d repositories=%s concurrency=%d", config.listen_host,
-             config.listen_port, ",".join(r.full_name for r in config.repositories.values()), config.concurrency)
+    log.info(
+        "listening on http://%s:%d repositories=%s concurrency=%d",
+        config.listen_host,
+        config.listen_port,
+        ",".join(r.full_name for r in config.repositories.values()),
+        config.concurrency,
+    )
     run_until_interrupted(server, store.close)
     return 0
 

@@ -194,8 +194,16 @@ class Store:
     def has_delivery(self, guid: str) -> bool:
         return bool(self.query("SELECT 1 FROM deliveries WHERE guid=?", (guid,)))
 
-    def accept(self, guid: str, event: str, action: str, repo: str = "", pr: int = 0,
-               decide: Callable[[dict | None], Decision] | None = None, pr_updated_at: str = "") -> tuple[str, int]:
+    def accept(
+        self,
+        guid: str,
+        event: str,
+        action: str,
+        repo: str = "",
+        pr: int = 0,
+        decide: Callable[[dict | None], Decision] | None = None,
+        pr_updated_at: str = "",
+    ) -> tuple[str, int]:
         """Store one delivery in a transaction of its own; returns (outcome, generation). See `accept_batch`."""
         [stored] = self.accept_batch([Delivery(guid, event, action, repo, pr, decide, pr_updated_at)])
         if isinstance(stored, Exception):
@@ -244,8 +252,7 @@ class Store:
                 wanted = (decision.state, decision.reason) if outcome == "accepted" else _wanted(row)
                 stored = Stored(outcome, generation, *wanted)
         conn.execute(
-            "INSERT INTO deliveries (guid, received, event, action, repo, pr, outcome)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO deliveries (guid, received, event, action, repo, pr, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (d.guid, now, d.event, d.action, d.repo, d.pr, stored.outcome),
         )
         return stored
@@ -257,8 +264,7 @@ class Store:
         return mark["updated_at"] if mark else ""
 
     @staticmethod
-    def _move(conn, repo, pr, row, decision: Decision, pr_updated_at: str, now: float,
-              guid: str) -> tuple[str, int]:
+    def _move(conn, repo, pr, row, decision: Decision, pr_updated_at: str, now: float, guid: str) -> tuple[str, int]:
         if row is None:
             if decision.state == "absent":
                 return "ignored", 0  # nothing was ever deployed for it
@@ -266,22 +272,45 @@ class Store:
                 "INSERT INTO desired (repo, pr, state, sha, pr_updated_at, generation, changed, approved_sha,"
                 " pinned, reason, activity, delivery, claim_sha, claim_by, fork)"
                 " VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (repo, pr, decision.state, decision.sha, pr_updated_at, now, decision.approved_sha,
-                 int(decision.pinned), decision.reason, now, guid, decision.claim_sha, decision.claim_by,
-                 int(decision.fork)),
+                (
+                    repo,
+                    pr,
+                    decision.state,
+                    decision.sha,
+                    pr_updated_at,
+                    now,
+                    decision.approved_sha,
+                    int(decision.pinned),
+                    decision.reason,
+                    now,
+                    guid,
+                    decision.claim_sha,
+                    decision.claim_by,
+                    int(decision.fork),
+                ),
             )
             return "accepted", 1
         same = same_wanted_state(row, decision)
         conn.execute(
             "UPDATE desired SET pr_updated_at=?, approved_sha=?, pinned=?, claim_sha=?, claim_by=?, fork=?"
             " WHERE repo=? AND pr=?",
-            (pr_updated_at, decision.approved_sha, int(decision.pinned), decision.claim_sha, decision.claim_by,
-             int(decision.fork), repo, pr),
+            (
+                pr_updated_at,
+                decision.approved_sha,
+                int(decision.pinned),
+                decision.claim_sha,
+                decision.claim_by,
+                int(decision.fork),
+                repo,
+                pr,
+            ),
         )
         if same:
             # A new approval claim is work for the converger (asking GitHub), though no run is due yet.
-            claimed = decision.claim_sha and (decision.claim_sha, decision.claim_by) != (row["claim_sha"],
-                                                                                         row["claim_by"])
+            claimed = decision.claim_sha and (decision.claim_sha, decision.claim_by) != (
+                row["claim_sha"],
+                row["claim_by"],
+            )
             return ("accepted" if claimed else "unchanged"), row["generation"]
         generation = row["generation"] + 1
         conn.execute(
@@ -328,8 +357,9 @@ class Store:
             )
             counts = {
                 "deliveries": conn.execute("DELETE FROM deliveries WHERE received < ?", (cutoff,)).rowcount,
-                "runs": conn.execute("DELETE FROM runs WHERE finished IS NOT NULL AND finished < ?",
-                                     (cutoff,)).rowcount,
+                "runs": conn.execute(
+                    "DELETE FROM runs WHERE finished IS NOT NULL AND finished < ?", (cutoff,)
+                ).rowcount,
                 "desired": conn.execute(f"DELETE FROM desired WHERE {gone}", (cutoff,)).rowcount,
             }
         return counts
@@ -346,8 +376,9 @@ class Store:
 
     def pending_count(self) -> int:
         """PRs with work left: a run due, or an approval label GitHub has not vouched for yet."""
-        return self.query("SELECT COUNT(*) AS n FROM desired WHERE generation > applied_generation"
-                          " OR claim_sha != ''")[0]["n"]
+        return self.query("SELECT COUNT(*) AS n FROM desired WHERE generation > applied_generation OR claim_sha != ''")[
+            0
+        ]["n"]
 
     def desired(self, repo: str, pr: int) -> dict | None:
         rows = self.query("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, pr))
@@ -363,8 +394,9 @@ class Store:
             )
             return cur.lastrowid
 
-    def finish_run(self, run_id: int, item: Pending, status: str, rc: int | None, message: str = "",
-                   applied: bool = True) -> None:
+    def finish_run(
+        self, run_id: int, item: Pending, status: str, rc: int | None, message: str = "", applied: bool = True
+    ) -> None:
         """Close the run; when `applied`, the PR's generation counts as converged."""
         with self.transaction() as conn:
             conn.execute(
@@ -396,8 +428,9 @@ class Store:
             if row is None or (row["claim_sha"], row["claim_by"]) != (sha, login):
                 return "superseded"
             row = dict(row)
-            outcome, _generation = self._move(conn, repo, pr, row, approval_settled(row, allowed),
-                                              row["pr_updated_at"], time.time(), "")
+            outcome, _generation = self._move(
+                conn, repo, pr, row, approval_settled(row, allowed), row["pr_updated_at"], time.time(), ""
+            )
             return outcome
 
     def wanted_or_due(self) -> list[dict]:
@@ -409,11 +442,14 @@ class Store:
     def redeploy(self, repo: str, pr: int) -> bool:
         """Bump a converged, present PR's generation so that it runs again (reason `missing`)."""
         with self.transaction() as conn:
-            return conn.execute(
-                "UPDATE desired SET generation=generation+1, changed=?, reason='missing', delivery=''"
-                " WHERE repo=? AND pr=? AND state='present' AND generation=applied_generation",
-                (time.time(), repo, pr),
-            ).rowcount > 0
+            return (
+                conn.execute(
+                    "UPDATE desired SET generation=generation+1, changed=?, reason='missing', delivery=''"
+                    " WHERE repo=? AND pr=? AND state='present' AND generation=applied_generation",
+                    (time.time(), repo, pr),
+                ).rowcount
+                > 0
+            )
 
     def interrupt_stale_runs(self) -> int:
         """At start: runs still marked running were cut short by a crash; they stay pending."""

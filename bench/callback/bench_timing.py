@@ -62,8 +62,7 @@ class CallbackModule(CallbackBase):
             handle.write(json.dumps(record) + "\n")
 
     def v2_playbook_on_start(self, playbook):
-        self._emit("playbook_start", playbook=os.path.basename(playbook._file_name),
-                   process_start=_process_start())
+        self._emit("playbook_start", playbook=os.path.basename(playbook._file_name), process_start=_process_start())
 
     def v2_playbook_on_play_start(self, play):
         self._emit("play_start")

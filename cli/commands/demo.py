@@ -44,11 +44,30 @@ def _demo_repo(workdir: Path) -> tuple[Path, str]:
             raise click.ClickException(f"example app not found at {EXAMPLE}: run the demo from a checkout")
         shutil.copytree(EXAMPLE, repo, dirs_exist_ok=True)
         _git(repo, "init", "-q", "-b", "main")
-        _git(repo, "-c", "user.email=demo@preview.invalid", "-c", "user.name=preview demo",
-             "commit", "-q", "--allow-empty", "-m", "demo")
+        _git(
+            repo,
+            "-c",
+            "user.email=demo@preview.invalid",
+            "-c",
+            "user.name=preview demo",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "demo",
+        )
         _git(repo, "add", "-A")
-        _git(repo, "-c", "user.email=demo@preview.invalid", "-c", "user.name=preview demo",
-             "commit", "-q", "-m", "example app")
+        _git(
+            repo,
+            "-c",
+            "user.email=demo@preview.invalid",
+            "-c",
+            "user.name=preview demo",
+            "commit",
+            "-q",
+            "-m",
+            "example app",
+        )
     sha = _git(repo, "rev-parse", "HEAD")
     _git(repo, "update-ref", f"refs/pull/{PR}/head", sha)
     return repo, sha
@@ -86,8 +105,13 @@ def _start_shim(workdir: Path, config_path: Path, config: dict) -> None:
         return
     shim = Path(sys.executable).parent / "preview-shim"
     log = open(workdir / "shim.log", "ab")
-    proc = subprocess.Popen([str(shim), "--config", str(config_path)], stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(shim), "--config", str(config_path)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     (workdir / "shim.pid").write_text(str(proc.pid))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -105,17 +129,25 @@ def _deliver(config: dict, action: str, sha: str, webhook_url: str) -> dict:
     payload = {
         "action": action,
         "number": PR,
-        "pull_request": {"number": PR, "state": "closed" if action == "closed" else "open",
-                         "updated_at": now, "title": "Demo preview",
-                         "head": {"sha": sha, "ref": "demo", "repo": {"full_name": REPO, "fork": False}},
-                         "base": {"ref": "main", "repo": {"full_name": REPO}}},
+        "pull_request": {
+            "number": PR,
+            "state": "closed" if action == "closed" else "open",
+            "updated_at": now,
+            "title": "Demo preview",
+            "head": {"sha": sha, "ref": "demo", "repo": {"full_name": REPO, "fork": False}},
+            "base": {"ref": "main", "repo": {"full_name": REPO}},
+        },
         "repository": {"full_name": REPO, "name": "hello", "owner": {"login": "demo"}},
         "sender": {"login": "demo"},
     }
     body = json.dumps(payload).encode()
-    headers = {"Content-Type": "application/json", "X-GitHub-Event": "pull_request",
-               "X-GitHub-Delivery": str(uuid.uuid4()), "User-Agent": "GitHub-Hookshot/preview-demo",
-               "X-Hub-Signature-256": sign(config["webhook_secret"], body)}
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "pull_request",
+        "X-GitHub-Delivery": str(uuid.uuid4()),
+        "User-Agent": "GitHub-Hookshot/preview-demo",
+        "X-Hub-Signature-256": sign(config["webhook_secret"], body),
+    }
     try:
         resp = requests.post(webhook_url, data=body, headers=headers, timeout=10)
     except requests.RequestException as exc:
@@ -134,8 +166,9 @@ def _record(db: str) -> dict | None:
     conn.row_factory = sqlite3.Row
     try:
         row = conn.execute("SELECT * FROM deployments WHERE repo=? AND pr=?", (REPO, PR)).fetchone()
-        pending = conn.execute("SELECT COUNT(*) FROM desired WHERE repo=? AND pr=? AND"
-                               " generation > applied_generation", (REPO, PR)).fetchone()[0]
+        pending = conn.execute(
+            "SELECT COUNT(*) FROM desired WHERE repo=? AND pr=? AND generation > applied_generation", (REPO, PR)
+        ).fetchone()[0]
     except sqlite3.OperationalError:
         return None
     finally:
@@ -160,10 +193,19 @@ def _wait(db: str, done, timeout: float, what: str) -> dict:
 
 
 @click.command()
-@click.option("--workdir", type=click.Path(path_type=Path), default=Path("/var/lib/preview/demo"),
-              show_default=True, help="Where the demo keeps its repository, config and shim log.")
-@click.option("--webhook-url", default="http://127.0.0.1/webhook/github", show_default=True,
-              help="Where the signed delivery goes (nginx in front of the shim).")
+@click.option(
+    "--workdir",
+    type=click.Path(path_type=Path),
+    default=Path("/var/lib/preview/demo"),
+    show_default=True,
+    help="Where the demo keeps its repository, config and shim log.",
+)
+@click.option(
+    "--webhook-url",
+    default="http://127.0.0.1/webhook/github",
+    show_default=True,
+    help="Where the signed delivery goes (nginx in front of the shim).",
+)
 @click.option("--down", is_flag=True, help="Close the demo PR: remove the preview and stop the shim.")
 @click.option("--timeout", type=float, default=300, show_default=True)
 def demo(workdir: Path, webhook_url: str, down: bool, timeout: float) -> None:
@@ -189,8 +231,7 @@ def demo(workdir: Path, webhook_url: str, down: bool, timeout: float) -> None:
     click.echo(f"opening {REPO}#{PR} at {sha[:7]} -> {webhook_url}")
     answer = _deliver(config, "opened", sha, webhook_url)
     click.echo(f"  shim: {answer['outcome']} ({answer.get('detail', '')})")
-    record = _wait(db, lambda r: r.get("status") in ("live", "failed") and r.get("pending") == 0,
-                   timeout, "preview")
+    record = _wait(db, lambda r: r.get("status") in ("live", "failed") and r.get("pending") == 0, timeout, "preview")
     if record["status"] != "live":
         raise click.ClickException(f"the preview failed: {record.get('reason')}; see {workdir / 'shim.log'}")
     page = requests.get(record["url"], timeout=10)

@@ -36,16 +36,19 @@ def _recorded_previews(db: str) -> list[tuple[str, int]]:
 
 def _remove_previews(settings: Settings, db: str) -> None:
     if not os.path.isfile(db):
-        click.echo(f"  no state database at {db} on this machine: no preview was stopped. Previews run on the "
-                   "server; --server removes them with it, or run `preview destroy` on the server (or pass --db).")
+        click.echo(
+            f"  no state database at {db} on this machine: no preview was stopped. Previews run on the "
+            "server; --server removes them with it, or run `preview destroy` on the server (or pass --db)."
+        )
         return
     previews = _recorded_previews(db)
     if not previews:
         click.echo(f"  none recorded in {db}")
         return
     click.echo("  (stop the shim first, or a new event may bring a preview back)")
-    config = dataclasses.replace(settings.shim, state_db=db, collections_path=collections_path(),
-                                 github_token=settings.github_token)
+    config = dataclasses.replace(
+        settings.shim, state_db=db, collections_path=collections_path(), github_token=settings.github_token
+    )
     failed = []
     for run_id, (repo, pr) in enumerate(previews, start=1):
         repo_config = config.repository(repo)
@@ -55,8 +58,10 @@ def _remove_previews(settings: Settings, db: str) -> None:
         try:
             result = shim_runner.run_playbook(config, "cleanup", repo_config, pr, "", run_id, lambda: False)
         except OSError as exc:
-            raise click.ClickException(f"cannot run the cleanup playbook: {exc} (runs_dir is {config.runs_dir}; "
-                                       "run as the user the shim runs as)") from None
+            raise click.ClickException(
+                f"cannot run the cleanup playbook: {exc} (runs_dir is {config.runs_dir}; "
+                "run as the user the shim runs as)"
+            ) from None
         click.echo(f"  {repo}#{pr}: cleanup {result.status} ({result.duration:.1f} s)")
         if result.status != "successful":
             failed.append(f"{repo}#{pr}: {result.message or result.status}")
@@ -75,12 +80,22 @@ def _webhook_url(settings: Settings, state: ProvisionState, host: str | None) ->
 @click.option("--webhooks", is_flag=True, help="Also delete our webhook from every configured repository.")
 @click.option("--server", is_flag=True, help="Also destroy the server Terraform created (terraform destroy).")
 @click.option("--host", metavar="ADDRESS", help="The server address the webhooks point at, if setup's record is lost.")
-@click.option("--terraform-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="The Terraform root to destroy. Default: the one `preview setup` applied.")
+@click.option(
+    "--terraform-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The Terraform root to destroy. Default: the one `preview setup` applied.",
+)
 @click.option("--db", help="The shim's state database. Default: state_db of the configuration.")
 @click.option("--yes", is_flag=True, help="Do not ask before destroying the server.")
-def destroy(config_path: Path, webhooks: bool, server: bool, host: str | None, terraform_dir: Path | None,
-            db: str | None, yes: bool) -> None:
+def destroy(
+    config_path: Path,
+    webhooks: bool,
+    server: bool,
+    host: str | None,
+    terraform_dir: Path | None,
+    db: str | None,
+    yes: bool,
+) -> None:
     """Remove the previews, and with --webhooks / --server the webhooks and the server."""
     settings = load(config_path)
     state = ProvisionState.for_config(config_path)

@@ -95,40 +95,101 @@ def _validated(text: str) -> None:
 
 @click.command()
 @config_option
-@click.option("--github-token", envvar="GITHUB_TOKEN", show_envvar=True,
-              help="A token that can manage the repositories' webhooks (classic: scopes repo and admin:repo_hook).")
-@click.option("--api-url", envvar="GITHUB_API_URL", show_envvar=True, default="https://api.github.com",
-              show_default=True, help="The GitHub REST API (GitHub Enterprise: https://HOST/api/v3).")
-@click.option("--repo", "repos", multiple=True, envvar="PREVIEW_REPOSITORIES", show_envvar=True,
-              help="A repository to preview, owner/name; repeat it or separate with commas.")
-@click.option("--domain", envvar="PREVIEW_DOMAIN", show_envvar=True,
-              help="Domain for subdomain previews (<slug>-pr-<N>.<domain>); the webhook goes to https://<domain>.")
-@click.option("--host", envvar="PREVIEW_HOST", show_envvar=True,
-              help="Address of an existing server; without it `preview setup` creates one with Terraform.")
-@click.option("--ssh-key", type=click.Path(dir_okay=False, path_type=Path),
-              help="Private SSH key Ansible logs in with; its .pub goes to Terraform. Default: ~/.ssh/id_ed25519.")
+@click.option(
+    "--github-token",
+    envvar="GITHUB_TOKEN",
+    show_envvar=True,
+    help="A token that can manage the repositories' webhooks (classic: scopes repo and admin:repo_hook).",
+)
+@click.option(
+    "--api-url",
+    envvar="GITHUB_API_URL",
+    show_envvar=True,
+    default="https://api.github.com",
+    show_default=True,
+    help="The GitHub REST API (GitHub Enterprise: https://HOST/api/v3).",
+)
+@click.option(
+    "--repo",
+    "repos",
+    multiple=True,
+    envvar="PREVIEW_REPOSITORIES",
+    show_envvar=True,
+    help="A repository to preview, owner/name; repeat it or separate with commas.",
+)
+@click.option(
+    "--domain",
+    envvar="PREVIEW_DOMAIN",
+    show_envvar=True,
+    help="Domain for subdomain previews (<slug>-pr-<N>.<domain>); the webhook goes to https://<domain>.",
+)
+@click.option(
+    "--host",
+    envvar="PREVIEW_HOST",
+    show_envvar=True,
+    help="Address of an existing server; without it `preview setup` creates one with Terraform.",
+)
+@click.option(
+    "--ssh-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Private SSH key Ansible logs in with; its .pub goes to Terraform. Default: ~/.ssh/id_ed25519.",
+)
 @click.option("--ssh-user", default="root", show_default=True, help="The user Ansible logs in as.")
 @click.option("--server-name", default="preview", show_default=True, help="Terraform: the server's name.")
 @click.option("--location", help="Terraform: Hetzner location (nbg1, fsn1, hel1, ash, hil, sin).")
 @click.option("--server-type", help="Terraform: Hetzner server type (cx23, cpx21, cax11, ...).")
-@click.option("--webhook-secret", envvar="PREVIEW_WEBHOOK_SECRET", show_envvar=True,
-              help="The webhook secret (at least 16 characters). Default: the replaced file's, else a new one.")
+@click.option(
+    "--webhook-secret",
+    envvar="PREVIEW_WEBHOOK_SECRET",
+    show_envvar=True,
+    help="The webhook secret (at least 16 characters). Default: the replaced file's, else a new one.",
+)
 @click.option("--no-input", is_flag=True, help="Never prompt; fail on a missing required value.")
 @click.option("--force", is_flag=True, help="Replace an existing configuration file.")
-def init(config_path: Path, github_token: str | None, api_url: str, repos: tuple[str, ...], domain: str | None,
-         host: str | None, ssh_key: Path | None, ssh_user: str, server_name: str, location: str | None,
-         server_type: str | None, webhook_secret: str | None, no_input: bool, force: bool) -> None:
+def init(
+    config_path: Path,
+    github_token: str | None,
+    api_url: str,
+    repos: tuple[str, ...],
+    domain: str | None,
+    host: str | None,
+    ssh_key: Path | None,
+    ssh_user: str,
+    server_name: str,
+    location: str | None,
+    server_type: str | None,
+    webhook_secret: str | None,
+    no_input: bool,
+    force: bool,
+) -> None:
     """Write the configuration: token, repositories, domain or server, provider settings, webhook secret."""
     if config_path.exists() and not force:
         raise click.ClickException(f"{config_path} exists: pass --force to replace it (or --config PATH)")
 
     token = _ask(github_token, "GitHub token", "--github-token or GITHUB_TOKEN", no_input, hide=True)
-    repositories = _repositories(repos or (_ask(None, "Repositories (owner/name, comma-separated)", "--repo",
-                                                no_input),))
-    domain = _address(_ask(domain, "Preview domain (empty: previews at http://<server>/<slug>-pr-<N>/)",
-                           "--domain", no_input, default=""), "the domain")
-    host = _address(_ask(host, "Existing server address (empty: create one on Hetzner Cloud with Terraform)",
-                         "--host", no_input, default=""), "the server address")
+    repositories = _repositories(
+        repos or (_ask(None, "Repositories (owner/name, comma-separated)", "--repo", no_input),)
+    )
+    domain = _address(
+        _ask(
+            domain,
+            "Preview domain (empty: previews at http://<server>/<slug>-pr-<N>/)",
+            "--domain",
+            no_input,
+            default="",
+        ),
+        "the domain",
+    )
+    host = _address(
+        _ask(
+            host,
+            "Existing server address (empty: create one on Hetzner Cloud with Terraform)",
+            "--host",
+            no_input,
+            default="",
+        ),
+        "the server address",
+    )
     provision: dict = {"ssh_user": ssh_user}
     if host:
         provision["host"] = host
@@ -140,14 +201,21 @@ def init(config_path: Path, github_token: str | None, api_url: str, repos: tuple
         }
     if not host or not is_local(host):
         # Kept as given (~ and all): the file may move to another machine; readers expand it.
-        key = _ask(str(ssh_key) if ssh_key else None, "Private SSH key for Ansible", "--ssh-key", no_input,
-                   default="~/.ssh/id_ed25519")
+        key = _ask(
+            str(ssh_key) if ssh_key else None,
+            "Private SSH key for Ansible",
+            "--ssh-key",
+            no_input,
+            default="~/.ssh/id_ed25519",
+        )
         provision["ssh_private_key_file"] = key
         if not host:
             provision["ssh_public_key_file"] = f"{key}.pub"
             if not Path(f"{key}.pub").expanduser().is_file():
-                click.echo(f"Warning: {key}.pub does not exist; create it (ssh-keygen -t ed25519 -f {key}) "
-                           "before `preview setup`.")
+                click.echo(
+                    f"Warning: {key}.pub does not exist; create it (ssh-keygen -t ed25519 -f {key}) "
+                    "before `preview setup`."
+                )
 
     secret, origin = _secret(webhook_secret, config_path)
 
@@ -156,8 +224,9 @@ def init(config_path: Path, github_token: str | None, api_url: str, repos: tuple
     repositories_config = {}
     for repo in repositories:
         info = check_access(github, repo)
-        clone_url = info.get("clone_url") or (f"{info['html_url']}.git" if info.get("html_url") else
-                                              f"https://github.com/{repo}.git")
+        clone_url = info.get("clone_url") or (
+            f"{info['html_url']}.git" if info.get("html_url") else f"https://github.com/{repo}.git"
+        )
         repositories_config[info.get("full_name") or repo] = {"clone_url": clone_url}
         click.echo(f"  {repo}: visible, webhooks can be managed")
 

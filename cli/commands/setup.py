@@ -94,8 +94,11 @@ def _normalize_tarball(path: Path) -> None:
     with tarfile.open(path, "r:gz") as source:
         members = [(info, source.extractfile(info).read() if info.isfile() else None) for info in source]
     temp = path.with_suffix(".normalized")
-    with open(temp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped, \
-            tarfile.open(fileobj=zipped, mode="w", format=tarfile.GNU_FORMAT) as target:
+    with (
+        open(temp, "wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.GNU_FORMAT) as target,
+    ):
         for info, data in members:
             info.mtime = SOURCE_DATE_EPOCH
             target.addfile(info, io.BytesIO(data) if data is not None else None)
@@ -108,15 +111,23 @@ def build_artifacts(directory: Path) -> dict:
     the role reinstalls the shim when the wheel's checksum changes, and only then."""
     steps = [
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(directory), str(COLLECTION_ROOT)],
-        [str(Path(sys.executable).parent / "ansible-galaxy"), "collection", "build", "--force", "--output-path",
-         str(directory), str(COLLECTION_ROOT)],
+        [
+            str(Path(sys.executable).parent / "ansible-galaxy"),
+            "collection",
+            "build",
+            "--force",
+            "--output-path",
+            str(directory),
+            str(COLLECTION_ROOT),
+        ],
     ]
     env = dict(os.environ, SOURCE_DATE_EPOCH=str(SOURCE_DATE_EPOCH))
     for argv in steps:
         done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
         if done.returncode != 0:
-            raise click.ClickException(f"building the shim's artifacts failed: {' '.join(argv[:4])}: "
-                                       f"{(done.stderr or done.stdout)[-800:]}")
+            raise click.ClickException(
+                f"building the shim's artifacts failed: {' '.join(argv[:4])}: {(done.stderr or done.stdout)[-800:]}"
+            )
     wheel = next(directory.glob("preview_envs-*.whl"))
     tarball = next(directory.glob("preview-envs-*.tar.gz"))
     _normalize_tarball(tarball)
@@ -155,15 +166,32 @@ def _provision(settings: Settings, playbook: Path, address: str, ssh_user: str, 
 @click.command()
 @config_option
 @click.option("--host", metavar="ADDRESS", help="Use this existing server (address or DNS name) and skip Terraform.")
-@click.option("--terraform-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="The Terraform root to apply. Default: provision.terraform_dir, else the collection's terraform/.")
-@click.option("--playbook", type=click.Path(dir_okay=False, path_type=Path),
-              help="The playbook that sets up the server. Default: provision.playbook, else playbooks/site.yml.")
+@click.option(
+    "--terraform-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The Terraform root to apply. Default: provision.terraform_dir, else the collection's terraform/.",
+)
+@click.option(
+    "--playbook",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The playbook that sets up the server. Default: provision.playbook, else playbooks/site.yml.",
+)
 @click.option("--skip-provision", is_flag=True, help="Skip the Ansible run (the server is set up already).")
-@click.option("--ssh-timeout", type=float, default=300, show_default=True,
-              help="Seconds to wait for SSH on the server before the playbook runs.")
-def setup(config_path: Path, host: str | None, terraform_dir: Path | None, playbook: Path | None,
-          skip_provision: bool, ssh_timeout: float) -> None:
+@click.option(
+    "--ssh-timeout",
+    type=float,
+    default=300,
+    show_default=True,
+    help="Seconds to wait for SSH on the server before the playbook runs.",
+)
+def setup(
+    config_path: Path,
+    host: str | None,
+    terraform_dir: Path | None,
+    playbook: Path | None,
+    skip_provision: bool,
+    ssh_timeout: float,
+) -> None:
     """Create the server (or use --host), set it up, and register the repositories' webhooks."""
     settings = load(config_path)
     state = ProvisionState.for_config(config_path)
@@ -186,8 +214,11 @@ def setup(config_path: Path, host: str | None, terraform_dir: Path | None, playb
     if skip_provision:
         click.echo("  skipped (--skip-provision)")
     else:
-        chosen = playbook or (Path(settings.provision["playbook"]).expanduser() if settings.provision.get("playbook")
-                              else DEFAULT_PLAYBOOK)
+        chosen = playbook or (
+            Path(settings.provision["playbook"]).expanduser()
+            if settings.provision.get("playbook")
+            else DEFAULT_PLAYBOOK
+        )
         _provision(settings, chosen, address, ssh_user, url, ssh_timeout)
 
     click.echo(f"[4/4] webhooks -> {url}")
@@ -199,6 +230,8 @@ def setup(config_path: Path, host: str | None, terraform_dir: Path | None, playb
         state.save()
     hostname = urlsplit(url).hostname or ""
     if is_local(hostname):
-        click.echo(f"Note: GitHub cannot reach {hostname}; set preview.domain or provision.webhook_url to a "
-                   "public address for real deliveries.")
+        click.echo(
+            f"Note: GitHub cannot reach {hostname}; set preview.domain or provision.webhook_url to a "
+            "public address for real deliveries."
+        )
     click.echo(f"Done: pull_request events of {repositories} go to {url}")

@@ -24,19 +24,34 @@ def read_status(db: str) -> tuple[list[dict], list[dict]]:
     conn.row_factory = sqlite3.Row
     try:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        previews = [dict(r) for r in conn.execute("SELECT * FROM deployments ORDER BY repo, pr")] \
-            if "deployments" in tables else []
-        queue = [dict(r) for r in conn.execute(
-            "SELECT repo, pr, state, sha, generation, applied_generation, changed FROM desired"
-            " WHERE generation > applied_generation ORDER BY changed")] if "desired" in tables else []
+        previews = (
+            [dict(r) for r in conn.execute("SELECT * FROM deployments ORDER BY repo, pr")]
+            if "deployments" in tables
+            else []
+        )
+        queue = (
+            [
+                dict(r)
+                for r in conn.execute(
+                    "SELECT repo, pr, state, sha, generation, applied_generation, changed FROM desired"
+                    " WHERE generation > applied_generation ORDER BY changed"
+                )
+            ]
+            if "desired" in tables
+            else []
+        )
     finally:
         conn.close()
     return previews, queue
 
 
 @click.command()
-@click.option("--db", default=lambda: os.environ.get("PREVIEW_STATE_DB", "/var/lib/preview/state.db"),
-              show_default="/var/lib/preview/state.db", help="The state database.")
+@click.option(
+    "--db",
+    default=lambda: os.environ.get("PREVIEW_STATE_DB", "/var/lib/preview/state.db"),
+    show_default="/var/lib/preview/state.db",
+    help="The state database.",
+)
 def status(db: str) -> None:
     """Show every preview (URL, SHA, state, age) and the queued work."""
     previews, queue = read_status(db)
@@ -44,11 +59,14 @@ def status(db: str) -> None:
     if not previews:
         click.echo("No previews.")
     for row in previews:
-        click.echo(f"{row['repo']}#{row['pr']:<6} {row['status']:<9} {row['sha'][:7]}  "
-                   f"{_age(now - row['created']):>5} old  {row['url']}")
+        click.echo(
+            f"{row['repo']}#{row['pr']:<6} {row['status']:<9} {row['sha'][:7]}  "
+            f"{_age(now - row['created']):>5} old  {row['url']}"
+        )
         if row["status"] == "failed" and row["reason"]:
             click.echo(f"    reason: {row['reason'][:200]}")
     click.echo(f"Queue: {len(queue)} pending")
     for row in queue:
-        click.echo(f"  {row['repo']}#{row['pr']} -> {row['state']} {row['sha'][:7]} "
-                   f"(waiting {_age(now - row['changed'])})")
+        click.echo(
+            f"  {row['repo']}#{row['pr']} -> {row['state']} {row['sha'][:7]} (waiting {_age(now - row['changed'])})"
+        )

@@ -193,7 +193,7 @@ def _references(document: t.Any) -> t.Iterator[tuple[str, str, str, bool]]:
             if entry.get("project_directory") is not None:
                 yield "include", "project_directory", str(entry["project_directory"]), False
     services = document.get("services")
-    for name, service in (services.items() if isinstance(services, dict) else ()):
+    for name, service in services.items() if isinstance(services, dict) else ():
         extends = service.get("extends") if isinstance(service, dict) else None
         if isinstance(extends, dict) and extends.get("file") is not None:
             yield f"service {name}", "extends.file", str(extends["file"]), True

@@ -207,9 +207,7 @@ class GitHubClient:
         except ValueError:
             if 200 <= status < 300:
                 # Not retried: the request did reach GitHub, and repeating a POST could duplicate its effect.
-                message = (
-                    f"{method} {url}: GitHub answered {status} with a body that is not JSON: {text[:200]!r}"
-                )
+                message = f"{method} {url}: GitHub answered {status} with a body that is not JSON: {text[:200]!r}"
                 raise GitHubError(status, message, url) from None
             payload = None
         return status, headers, payload, text

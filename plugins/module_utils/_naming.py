@@ -49,9 +49,7 @@ def check_sha(sha: str) -> str:
 
 def check_slug(slug: str) -> str:
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
-        raise NamingError(
-            f"not a valid slug (lowercase letters, digits, dashes; 1-40 chars): {slug!r}"
-        )
+        raise NamingError(f"not a valid slug (lowercase letters, digits, dashes; 1-40 chars): {slug!r}")
     return slug
 
 

@@ -83,9 +83,7 @@ class StickyComment:
         self.step = "list the comments of"
         found = [
             comment
-            for comment in self.client.paginate(
-                f"/repos/{self.repo}/issues/{self.pr}/comments", {"per_page": 100}
-            )
+            for comment in self.client.paginate(f"/repos/{self.repo}/issues/{self.pr}/comments", {"per_page": 100})
             if carries_marker(comment.get("body"), self.marker)
         ]
         if state == "present":
@@ -110,9 +108,7 @@ class StickyComment:
                 created = self.client.request(
                     "POST", f"/repos/{self.repo}/issues/{self.pr}/comments", body={"body": wanted}
                 )[2]
-                result.update(
-                    comment_id=created["id"], html_url=created.get("html_url"), body=created["body"]
-                )
+                result.update(comment_id=created["id"], html_url=created.get("html_url"), body=created["body"])
         elif not _same_text(kept["body"], wanted):
             result["changed"] = True
             if not self.check_mode:

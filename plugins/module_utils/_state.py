@@ -102,9 +102,7 @@ def lease_ports(conn, repo: str, pr: int, port_range: tuple[int, int], bindable=
         for port in candidates:
             if port in taken or not bindable(port):
                 continue
-            conn.execute(
-                "INSERT INTO ports (port, repo, pr, role) VALUES (?, ?, ?, ?)", (port, repo, pr, role)
-            )
+            conn.execute("INSERT INTO ports (port, repo, pr, role) VALUES (?, ?, ?, ?)", (port, repo, pr, role))
             taken.add(port)
             held[role] = port
             break
@@ -127,8 +125,10 @@ def over_cap(conn, repo: str, max_previews: int, max_per_repo: int) -> str:
         return f"this host already runs {total} previews, the most it takes (max_previews={max_previews})"
     mine = conn.execute("SELECT COUNT(*) FROM deployments WHERE repo=?", (repo,)).fetchone()[0]
     if max_per_repo and mine >= max_per_repo:
-        return (f"{repo} already has {mine} previews on this host, the most one repository may have"
-                f" (max_previews_per_repo={max_per_repo})")
+        return (
+            f"{repo} already has {mine} previews on this host, the most one repository may have"
+            f" (max_previews_per_repo={max_per_repo})"
+        )
     return ""
 
 

@@ -211,7 +211,7 @@ class Site:
             if address and not ADDRESS_RE.match(address):
                 self.module.fail_json(msg=f"listen_address must be an IPv4 address: {address!r}")
             name, content = render(label, port, domain, params["listen_port"], address)
-            wanted[name[len(label):]] = content
+            wanted[name[len(label) :]] = content
             path = os.path.join(configs_dir, name)
 
         changes = {
@@ -248,13 +248,21 @@ class Site:
                     write_atomic(target, old)
             self.module.fail_json(
                 msg=f"nginx -t failed for preview {label}; the previous file was restored",
-                cmd=params["test_command"], rc=rc, stdout=out, stderr=err, path=path,
+                cmd=params["test_command"],
+                rc=rc,
+                stdout=out,
+                stderr=err,
+                path=path,
             )
         rc, out, err = self.module.run_command(params["reload_command"])
         if rc != 0:
             self.module.fail_json(
                 msg=f"nginx reload failed after writing the file of preview {label}",
-                cmd=params["reload_command"], rc=rc, stdout=out, stderr=err, path=path,
+                cmd=params["reload_command"],
+                rc=rc,
+                stdout=out,
+                stderr=err,
+                path=path,
             )
         # Written only now: until nginx has loaded the files, every run must try again.
         if wanted_digest is None:

@@ -133,8 +133,7 @@ def _records(db: str) -> list[dict]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     conn.row_factory = sqlite3.Row
     try:
-        return [dict(row) for row in conn.execute(
-            "SELECT repo, pr, label, project, status, sha FROM deployments")]
+        return [dict(row) for row in conn.execute("SELECT repo, pr, label, project, status, sha FROM deployments")]
     except sqlite3.OperationalError:
         return []
     finally:
@@ -142,9 +141,7 @@ def _records(db: str) -> list[dict]:
 
 
 def _docker_labels(module: AnsibleModule, docker: str, kind: list[str], fmt: str) -> list[str]:
-    rc, out, err = module.run_command(
-        [docker, *kind, "--filter", "label=com.docker.compose.project", "--format", fmt]
-    )
+    rc, out, err = module.run_command([docker, *kind, "--filter", "label=com.docker.compose.project", "--format", fmt])
     if rc != 0:
         module.fail_json(msg=f"listing docker {' '.join(kind)} failed", rc=rc, stdout=out, stderr=err)
     return [line.strip() for line in out.splitlines() if line.strip()]
@@ -157,8 +154,16 @@ def served(route_url: str, label: str, domain: str, timeout: int) -> bool:
     else:
         url, headers = f"{route_url.rstrip('/')}/{label}/", {}
     try:
-        response = open_url(url, method="HEAD", headers=headers, timeout=timeout, use_proxy=False,
-                            follow_redirects="none", use_netrc=False, validate_certs=False)
+        response = open_url(
+            url,
+            method="HEAD",
+            headers=headers,
+            timeout=timeout,
+            use_proxy=False,
+            follow_redirects="none",
+            use_netrc=False,
+            validate_certs=False,
+        )
         answer_headers = response.headers
     except HTTPError as error:
         answer_headers = error.headers
@@ -194,21 +199,22 @@ def inventory(module: AnsibleModule) -> dict:
     project_format = '{{.Label "com.docker.compose.project"}}'
     docker = params["docker_cli"]
     ours = os.path.realpath(params["deployments_dir"]) + os.sep
-    containers = _docker_labels(module, docker, ["ps", "-a"], project_format + " {{.State}} "
-                                '{{.Label "com.docker.compose.project.working_dir"}}')
+    containers = _docker_labels(
+        module, docker, ["ps", "-a"], project_format + ' {{.State}} {{.Label "com.docker.compose.project.working_dir"}}'
+    )
     for line in containers:
         project, state, working_dir = (line.split(" ", 2) + ["", ""])[:3]
         if not project.startswith(PROJECT_PREFIX):
             continue
-        label = project[len(PROJECT_PREFIX):]
+        label = project[len(PROJECT_PREFIX) :]
         if (os.path.realpath(working_dir) + os.sep).startswith(ours) or label in labels:
             seen(label, "project")
             if state == "running":
                 seen(label, "running")
     for kind in (["network", "ls"], ["volume", "ls"]):
         for project in _docker_labels(module, docker, kind, project_format):
-            if project.startswith(PROJECT_PREFIX) and project[len(PROJECT_PREFIX):] in labels:
-                seen(project[len(PROJECT_PREFIX):], "project")
+            if project.startswith(PROJECT_PREFIX) and project[len(PROJECT_PREFIX) :] in labels:
+                seen(project[len(PROJECT_PREFIX) :], "project")
 
     keep = {}
     for item in params["keep"]:
@@ -222,8 +228,9 @@ def inventory(module: AnsibleModule) -> dict:
     orphans = []
     for label in sorted(set(labels) - set(keep)):
         record = by_label.get(label, {})
-        orphans.append({"label": label, "repo": record.get("repo", ""), "pr": record.get("pr", 0),
-                        "where": sorted(labels[label])})
+        orphans.append(
+            {"label": label, "repo": record.get("repo", ""), "pr": record.get("pr", 0), "where": sorted(labels[label])}
+        )
     route_url = params["route_url"]
     if route_url and not re.match(r"^https?://[^/?#@\s]+/?$", route_url):
         module.fail_json(msg=f"route_url must be an http(s) address without a path: {route_url!r}")
@@ -239,8 +246,11 @@ def inventory(module: AnsibleModule) -> dict:
     routed = "routed" if route_url else "nginx"
     # The record's status goes with each: the caller does not run a preview again whose last deploy failed,
     # and it has no other way to know (the records are on this host, the caller may be elsewhere).
-    missing = [dict(keep[label], label=label, status=by_label.get(label, {}).get("status", ""))
-               for label in sorted(keep) if not {"running", routed} <= labels.get(label, set())]
+    missing = [
+        dict(keep[label], label=label, status=by_label.get(label, {}).get("status", ""))
+        for label in sorted(keep)
+        if not {"running", routed} <= labels.get(label, set())
+    ]
     return dict(
         changed=False,
         records=records,

@@ -228,10 +228,14 @@ class Checkout:
         # PR's .gitmodules must not read this host's repositories.
         file_transport = "always" if url_origin(repo) is None else "never"
         self.options = [
-            "-c", f"http.lowSpeedLimit={LOW_SPEED_LIMIT}",
-            "-c", f"http.lowSpeedTime={LOW_SPEED_TIME}",
-            "-c", f"protocol.file.allow={file_transport}",
-            "-c", "submodule.recurse=false",
+            "-c",
+            f"http.lowSpeedLimit={LOW_SPEED_LIMIT}",
+            "-c",
+            f"http.lowSpeedTime={LOW_SPEED_TIME}",
+            "-c",
+            f"protocol.file.allow={file_transport}",
+            "-c",
+            "submodule.recurse=false",
         ]
 
     def run(self, *args: str, check: bool = True, cwd: str | None = None) -> tuple[int, str, str]:
@@ -239,8 +243,13 @@ class Checkout:
         argv = [self.git, *self.options, "-C", where, *args]
         rc, out, err = self.module.run_command(argv, environ_update={})
         if check and rc != 0:
-            self.fail(f"git {args[0]} failed in {where}: {(err or out).strip()[-800:]}",
-                      cmd=argv, rc=rc, stdout=out, stderr=err)
+            self.fail(
+                f"git {args[0]} failed in {where}: {(err or out).strip()[-800:]}",
+                cmd=argv,
+                rc=rc,
+                stdout=out,
+                stderr=err,
+            )
         return rc, out, err
 
     def fail(self, msg: str, **result) -> None:
@@ -286,8 +295,7 @@ class Checkout:
         # against its remote, which are the URLs update would fetch: those are the ones to check.
         self.run("submodule", "init", cwd=where)
         self.run("submodule", "sync", "--quiet", cwd=where)
-        rc, out, dummy = self.run("config", "--local", "--get-regexp", r"^submodule\..*\.url$",
-                                  check=False, cwd=where)
+        rc, out, dummy = self.run("config", "--local", "--get-regexp", r"^submodule\..*\.url$", check=False, cwd=where)
         wanted = url_origin(self.repo)
         for line in out.splitlines():
             key, dummy, url = line.partition(" ")
@@ -296,8 +304,9 @@ class Checkout:
                 source = f"the host {found[1]}" if found else "a local path"
                 self.fail(f"{key} of {where} is {url}, {source}: submodules must come from the host of {self.repo}")
         self.run("submodule", "update", "--init", "--force", cwd=where)
-        rc, out, dummy = self.run("config", "--file", ".gitmodules", "--get-regexp", r"^submodule\..*\.path$",
-                                  check=False, cwd=where)
+        rc, out, dummy = self.run(
+            "config", "--file", ".gitmodules", "--get-regexp", r"^submodule\..*\.path$", check=False, cwd=where
+        )
         root = os.path.realpath(where)
         for line in out.splitlines():
             path = os.path.realpath(os.path.join(root, line.partition(" ")[2]))
@@ -380,8 +389,13 @@ def main():
         if refspec:
             rc, out, err = checkout.run(*fetch, "--force", "origin", refspec, check=False)
             if rc != 0:
-                checkout.fail(f"cannot fetch {refspec} from {repo}: {(err or out).strip()[-800:]}",
-                              rc=rc, stdout=out, stderr=err, **result)
+                checkout.fail(
+                    f"cannot fetch {refspec} from {repo}: {(err or out).strip()[-800:]}",
+                    rc=rc,
+                    stdout=out,
+                    stderr=err,
+                    **result,
+                )
         if not checkout.has(sha):
             rc, out, err = checkout.run(*fetch, "origin", sha, check=False)
             if rc != 0 or not checkout.has(sha):
@@ -389,7 +403,10 @@ def main():
                 checkout.fail(
                     f"commit {sha} is not in {repo}{where}; it may have been force-pushed away: "
                     f"{(err or out).strip()[-400:] or 'not found'}",
-                    rc=rc, stdout=out, stderr=err, **result,
+                    rc=rc,
+                    stdout=out,
+                    stderr=err,
+                    **result,
                 )
     if before != sha or checkout.dirty():
         checkout.run("checkout", "--quiet", "--force", "--detach", sha)

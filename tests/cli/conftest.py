@@ -64,8 +64,18 @@ def init_config(run, standin, config_path):
     """`preview init` for an existing server; returns a function that runs it with extra flags."""
 
     def init(*extra: str, token: str = ADMIN_TOKEN, repos: tuple[str, ...] = (REPO,)):
-        args = ["init", "--config", str(config_path), "--no-input", "--github-token", token,
-                "--api-url", standin.base_url, "--ssh-key", str(config_path.parent / "id_ed25519")]
+        args = [
+            "init",
+            "--config",
+            str(config_path),
+            "--no-input",
+            "--github-token",
+            token,
+            "--api-url",
+            standin.base_url,
+            "--ssh-key",
+            str(config_path.parent / "id_ed25519"),
+        ]
         for repo in repos:
             args += ["--repo", repo]
         result = run(*args, *extra)

@@ -29,8 +29,9 @@ def test_a_fresh_interpreter_gets_a_temporary_link_that_is_removed_at_exit():
         " 'module': c.GitHubClient.__module__, 'file': sys.modules[c.GitHubClient.__module__].__file__}))\n"
     )
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "ANSIBLE_COLLECTIONS_PATH")}
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True
+    )
     found = json.loads(result.stdout)
 
     assert Path(found["path"]).name.startswith("preview-collections-")

@@ -26,8 +26,14 @@ def test_demo_up_and_down(tmp_path):
     if not system_nginx_serves_previews():
         pytest.fail("the system nginx with the preview base site is not answering on :80: run scripts/bootstrap")
     workdir = tmp_path / "demo"
-    up = subprocess.run([str(PREVIEW), "demo", "--workdir", str(workdir)], capture_output=True, text=True,
-                        timeout=600, check=False, stdin=subprocess.DEVNULL)
+    up = subprocess.run(
+        [str(PREVIEW), "demo", "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         assert up.returncode == 0, up.stdout + up.stderr + (workdir / "shim.log").read_text(errors="replace")
         assert "Preview live: http://localhost/hello-pr-1/" in up.stdout
@@ -36,12 +42,30 @@ def test_demo_up_and_down(tmp_path):
         status = subprocess.run([str(PREVIEW), "status"], capture_output=True, text=True, timeout=60, check=False)
         assert "demo/hello#1" in status.stdout and "live" in status.stdout
     finally:
-        down = subprocess.run([str(PREVIEW), "demo", "--workdir", str(workdir), "--down"], capture_output=True,
-                              text=True, timeout=600, check=False, stdin=subprocess.DEVNULL)
+        down = subprocess.run(
+            [str(PREVIEW), "demo", "--workdir", str(workdir), "--down"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
     assert down.returncode == 0, down.stdout + down.stderr
     assert requests.get("http://127.0.0.1/hello-pr-1/", timeout=5).status_code == 404
     assert not Path("/etc/nginx/preview-configs/hello-pr-1.location.conf").exists()
     assert not Path("/opt/preview-deployments/hello-pr-1").exists()
-    out = subprocess.run(["docker", "ps", "-a", "--filter", "label=com.docker.compose.project=preview-hello-pr-1",
-                          "--format", "{{.Names}}"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-a",
+            "--filter",
+            "label=com.docker.compose.project=preview-hello-pr-1",
+            "--format",
+            "{{.Names}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.strip() == ""

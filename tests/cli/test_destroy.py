@@ -53,22 +53,26 @@ def test_destroy_cleans_up_each_recorded_preview(run, configured, standin, tmp_p
     assert standin.violations == []
 
 
-def test_destroy_server_runs_terraform_destroy_on_the_root_setup_applied(run, init_config, config_path, standin,
-                                                                         offline_root):
+def test_destroy_server_runs_terraform_destroy_on_the_root_setup_applied(
+    run, init_config, config_path, standin, offline_root
+):
     assert init_config("--no-input", repos=(REPO, OTHER)).exit_code == 0
     data = read_config(config_path)
     data["provision"].pop("ssh_public_key_file")  # the offline root needs no key
     write_config(config_path, data)
-    assert run("setup", "--config", str(config_path), "--terraform-dir", str(offline_root),
-               "--skip-provision").exit_code == 0
+    assert (
+        run("setup", "--config", str(config_path), "--terraform-dir", str(offline_root), "--skip-provision").exit_code
+        == 0
+    )
 
     result = run("destroy", "--config", str(config_path), "--webhooks", "--server", "--yes")
 
     assert result.exit_code == 0, result.output
     assert "terraform: Destroy complete! Resources: 1 destroyed." in result.output
     assert standin.hooks(REPO) == [] and standin.hooks(OTHER) == []
-    listed = subprocess.run(["terraform", f"-chdir={offline_root}", "state", "list"], capture_output=True, text=True,
-                            check=False)
+    listed = subprocess.run(
+        ["terraform", f"-chdir={offline_root}", "state", "list"], capture_output=True, text=True, check=False
+    )
     assert listed.stdout.strip() == ""
     state = json.loads((config_path.parent / "config.state.json").read_text())
     assert state["server_address"] == "" and state["terraform_dir"] == "" and state["hooks"] == {}

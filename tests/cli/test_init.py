@@ -39,15 +39,20 @@ def test_init_writes_a_private_config_with_a_generated_secret(init_config, confi
 
 
 def test_init_asks_for_what_flags_do_not_give(run, standin, config_path, tmp_path):
-    answers = "\n".join([
-        "admin-token",              # GitHub token (hidden)
-        f"{REPO}, {OTHER}",         # repositories
-        "previews.example.com",     # domain
-        "",                         # no existing server: Terraform
-        "fsn1",                     # location
-        "",                         # server type: default
-        str(tmp_path / "key"),      # SSH key
-    ]) + "\n"
+    answers = (
+        "\n".join(
+            [
+                "admin-token",  # GitHub token (hidden)
+                f"{REPO}, {OTHER}",  # repositories
+                "previews.example.com",  # domain
+                "",  # no existing server: Terraform
+                "fsn1",  # location
+                "",  # server type: default
+                str(tmp_path / "key"),  # SSH key
+            ]
+        )
+        + "\n"
+    )
     result = run("init", "--config", str(config_path), "--api-url", standin.base_url, input=answers)
 
     assert result.exit_code == 0, result.output
@@ -73,9 +78,13 @@ def test_a_token_without_admin_repo_hook_is_refused_by_name(init_config, config_
 
 def test_hooks_the_token_may_not_manage_are_named(init_config, config_path, standin):
     # GitHub answers 404 on /hooks when a token sees the repository but lacks the hook scope.
-    standin.fail_next(status=404, method="GET", path_prefix=f"/repos/{REPO}/hooks",
-                      body={"message": "Not Found", "documentation_url": "https://docs.github.com/rest"},
-                      headers={"x-oauth-scopes": "repo:status", "x-accepted-oauth-scopes": "admin:repo_hook"})
+    standin.fail_next(
+        status=404,
+        method="GET",
+        path_prefix=f"/repos/{REPO}/hooks",
+        body={"message": "Not Found", "documentation_url": "https://docs.github.com/rest"},
+        headers={"x-oauth-scopes": "repo:status", "x-accepted-oauth-scopes": "admin:repo_hook"},
+    )
     result = init_config("--host", SERVER)
 
     assert result.exit_code == 1

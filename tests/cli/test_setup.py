@@ -100,8 +100,9 @@ def test_setup_with_a_token_without_admin_repo_hook_names_the_scope(run, configu
     assert standin.violations == []
 
 
-def test_the_offline_terraform_root_gives_the_address_the_hooks_use(run, init_config, config_path, standin,
-                                                                    offline_root, tmp_path):
+def test_the_offline_terraform_root_gives_the_address_the_hooks_use(
+    run, init_config, config_path, standin, offline_root, tmp_path
+):
     result = init_config("--location", "nbg1", "--server-type", "cx23", repos=(REPO, OTHER))
     assert result.exit_code == 0, result.output
     data = read_config(config_path)
@@ -128,7 +129,8 @@ def test_the_offline_terraform_root_gives_the_address_the_hooks_use(run, init_co
 def _tiny_playbook(tmp_path, fail: bool = False):
     copied = tmp_path / "shim-config.yml"
     playbook = tmp_path / "site.yml"
-    playbook.write_text(textwrap.dedent(f"""\
+    playbook.write_text(
+        textwrap.dedent(f"""\
         - name: Set up the preview server (test stand-in for site.yml)
           hosts: "{{{{ preview_hosts }}}}"
           gather_facts: false
@@ -145,7 +147,8 @@ def _tiny_playbook(tmp_path, fail: bool = False):
               ansible.builtin.command: /bin/false
               changed_when: false
               when: {str(fail).lower()}
-        """))
+        """)
+    )
     return playbook, copied
 
 

@@ -18,17 +18,20 @@ needs_terraform = pytest.mark.skipif(shutil.which("terraform") is None, reason="
 
 @needs_terraform
 def test_terraform_files_are_formatted():
-    result = subprocess.run(["terraform", "fmt", "-check", "-recursive", "-diff", str(MODULE)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["terraform", "fmt", "-check", "-recursive", "-diff", str(MODULE)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @needs_terraform
 def test_the_offline_root_validates(offline_root):
-    subprocess.run(["terraform", f"-chdir={offline_root}", "init", "-input=false", "-no-color"],
-                   check=True, capture_output=True)
-    result = subprocess.run(["terraform", f"-chdir={offline_root}", "validate", "-no-color"],
-                            capture_output=True, text=True, check=False)
+    subprocess.run(
+        ["terraform", f"-chdir={offline_root}", "init", "-input=false", "-no-color"], check=True, capture_output=True
+    )
+    result = subprocess.run(
+        ["terraform", f"-chdir={offline_root}", "validate", "-no-color"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -42,15 +45,20 @@ def test_the_hetzner_module_validates_against_a_local_mirror(tmp_path):
     shutil.copytree(MODULE, root, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "examples"))
     init = ["terraform", f"-chdir={root}", "init", "-input=false", "-backend=false", f"-plugin-dir={plugin_dir}"]
     subprocess.run(init, check=True, capture_output=True)
-    result = subprocess.run(["terraform", f"-chdir={root}", "validate", "-no-color"], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        ["terraform", f"-chdir={root}", "validate", "-no-color"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_module_and_offline_root_offer_the_same_outputs():
     def outputs(root: Path) -> set[str]:
-        return {line.split('"')[1] for path in root.glob("*.tf") for line in path.read_text().splitlines()
-                if line.startswith("output ")}
+        return {
+            line.split('"')[1]
+            for path in root.glob("*.tf")
+            for line in path.read_text().splitlines()
+            if line.startswith("output ")
+        }
 
     assert outputs(MODULE) == outputs(OFFLINE_ROOT) >= {"server_ipv4", "server_ipv6", "ssh_user"}
 

@@ -21,16 +21,25 @@ REPO = "octo/hello"
 
 
 def start(tmp_path, nginx, github, app, **extra):
-    config = shim_config(tmp_path, {REPO: {"clone_url": app.clone_url}}, nginx.role_settings(),
-                         github_api_url=github.base_url, token="test-token", **extra)
+    config = shim_config(
+        tmp_path,
+        {REPO: {"clone_url": app.clone_url}},
+        nginx.role_settings(),
+        github_api_url=github.base_url,
+        token="test-token",
+        **extra,
+    )
     return ShimProcess(tmp_path, config).start()
 
 
 def slow_build(app: AppRepo, seconds: int) -> None:
     # The unique token keeps the build cache from skipping the slow step.
-    app.write("Dockerfile", "FROM preview-base/busybox:1\nCOPY www /www\n"
-              f"RUN echo {uuid.uuid4().hex} >/www/build-id && sleep {seconds}\n"
-              'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n')
+    app.write(
+        "Dockerfile",
+        "FROM preview-base/busybox:1\nCOPY www /www\n"
+        f"RUN echo {uuid.uuid4().hex} >/www/build-id && sleep {seconds}\n"
+        'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n',
+    )
 
 
 def compose_processes(project: str) -> list[str]:
@@ -46,8 +55,12 @@ def test_burst_of_20_synchronize_ends_with_the_newest_sha(tmp_path, nginx, githu
     shim = start(tmp_path, nginx, github, app)
     db = tmp_path / "state" / "state.db"
     try:
-        assert send(shim.webhook_url, SECRET,
-                    pull_request_payload("opened", REPO, pr, first, "2026-12-01T10:00:00Z")).status_code == 202
+        assert (
+            send(
+                shim.webhook_url, SECRET, pull_request_payload("opened", REPO, pr, first, "2026-12-01T10:00:00Z")
+            ).status_code
+            == 202
+        )
         shim.wait_idle()
         shas = []
         for i in range(20):
@@ -55,8 +68,10 @@ def test_burst_of_20_synchronize_ends_with_the_newest_sha(tmp_path, nginx, githu
             shas.append(app.commit(f"push {i}"))
         app.push_pr(pr, shas[-1])
         runs_before = len(db_rows(db, "runs", REPO, pr))
-        payloads = [pull_request_payload("synchronize", REPO, pr, sha, f"2026-12-01T10:01:{i:02d}Z")
-                    for i, sha in enumerate(shas)]
+        payloads = [
+            pull_request_payload("synchronize", REPO, pr, sha, f"2026-12-01T10:01:{i:02d}Z")
+            for i, sha in enumerate(shas)
+        ]
         with ThreadPoolExecutor(max_workers=20) as pool:
             answers = list(pool.map(lambda p: send(shim.webhook_url, SECRET, p), payloads))
         assert all(a.status_code in (200, 202) for a in answers), [a.text for a in answers]
@@ -108,12 +123,20 @@ def test_closed_during_the_build_cancels_it_and_cleans_up(tmp_path, nginx, githu
     shim = start(tmp_path, nginx, github, app)
     db = tmp_path / "state" / "state.db"
     try:
-        assert send(shim.webhook_url, SECRET,
-                    pull_request_payload("opened", REPO, pr, sha, "2026-12-01T10:00:00Z")).status_code == 202
+        assert (
+            send(
+                shim.webhook_url, SECRET, pull_request_payload("opened", REPO, pr, sha, "2026-12-01T10:00:00Z")
+            ).status_code
+            == 202
+        )
         wait_for(lambda: compose_processes(project), 60, "the build to start")
         time.sleep(1)
-        assert send(shim.webhook_url, SECRET,
-                    pull_request_payload("closed", REPO, pr, sha, "2026-12-01T10:01:00Z")).status_code == 202
+        assert (
+            send(
+                shim.webhook_url, SECRET, pull_request_payload("closed", REPO, pr, sha, "2026-12-01T10:01:00Z")
+            ).status_code
+            == 202
+        )
         shim.wait_idle(120)
         runs = db_rows(db, "runs", REPO, pr)
         assert [(r["kind"], r["status"]) for r in runs] == [("deploy", "canceled"), ("cleanup", "successful")]
@@ -135,8 +158,12 @@ def test_sigkill_mid_deploy_then_restart_ends_live(tmp_path, nginx, github):
     shim = start(tmp_path, nginx, github, app)
     db = tmp_path / "state" / "state.db"
     try:
-        assert send(shim.webhook_url, SECRET,
-                    pull_request_payload("opened", REPO, pr, sha, "2026-12-01T10:00:00Z")).status_code == 202
+        assert (
+            send(
+                shim.webhook_url, SECRET, pull_request_payload("opened", REPO, pr, sha, "2026-12-01T10:00:00Z")
+            ).status_code
+            == 202
+        )
         wait_for(lambda: compose_processes(project), 60, "the build to start")
         shim.proc.send_signal(signal.SIGKILL)  # the shim alone; its playbook is orphaned
         shim.proc.wait(10)
@@ -168,16 +195,21 @@ def test_sigterm_drains_and_keeps_accepting(tmp_path, nginx, github):
     shim = start(tmp_path, nginx, github, app)
     db = tmp_path / "state" / "state.db"
     try:
-        assert send(shim.webhook_url, SECRET,
-                    pull_request_payload("opened", REPO, pr, first, "2026-12-01T10:00:00Z")).status_code == 202
+        assert (
+            send(
+                shim.webhook_url, SECRET, pull_request_payload("opened", REPO, pr, first, "2026-12-01T10:00:00Z")
+            ).status_code
+            == 202
+        )
         wait_for(lambda: compose_processes(f"preview-{label}"), 60, "the build to start")
         shim.proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         app.write("www/index.html", "<h1>pushed while draining</h1>\n")
         second = app.commit("second")
         app.push_pr(pr, second)
-        during = send(shim.webhook_url, SECRET,
-                      pull_request_payload("synchronize", REPO, pr, second, "2026-12-01T10:01:00Z"))
+        during = send(
+            shim.webhook_url, SECRET, pull_request_payload("synchronize", REPO, pr, second, "2026-12-01T10:01:00Z")
+        )
         assert during.status_code == 202, "deliveries must still be accepted and stored while draining"
         assert shim.proc.wait(120) == 0
         shim.log.close()

@@ -47,12 +47,20 @@ def test_failed_preview_is_reported_and_cleaned(tmp_path, nginx, github, pr, bre
     sha = app.commit("broken")
     app.push_pr(pr, sha)
     settings = dict(nginx.role_settings(), health_timeout=6)
-    shim = ShimProcess(tmp_path, shim_config(tmp_path, {REPO: {"clone_url": app.clone_url}}, settings,
-                                             github_api_url=github.base_url, token="test-token")).start()
+    shim = ShimProcess(
+        tmp_path,
+        shim_config(
+            tmp_path, {REPO: {"clone_url": app.clone_url}}, settings, github_api_url=github.base_url, token="test-token"
+        ),
+    ).start()
     db = tmp_path / "state" / "state.db"
     try:
-        assert send(shim.webhook_url, SECRET,
-                    pull_request_payload("opened", REPO, pr, sha, "2026-12-01T10:00:00Z")).status_code == 202
+        assert (
+            send(
+                shim.webhook_url, SECRET, pull_request_payload("opened", REPO, pr, sha, "2026-12-01T10:00:00Z")
+            ).status_code
+            == 202
+        )
         shim.wait_idle()
         [record] = db_rows(db, "deployments", REPO, pr)
         assert record["status"] == "failed"
@@ -67,8 +75,12 @@ def test_failed_preview_is_reported_and_cleaned(tmp_path, nginx, github, pr, bre
         [run] = db_rows(db, "runs", REPO, pr)
         assert run["status"] == "failed" and run["rc"] != 0
 
-        assert send(shim.webhook_url, SECRET,
-                    pull_request_payload("closed", REPO, pr, sha, "2026-12-01T10:01:00Z")).status_code == 202
+        assert (
+            send(
+                shim.webhook_url, SECRET, pull_request_payload("closed", REPO, pr, sha, "2026-12-01T10:01:00Z")
+            ).status_code
+            == 202
+        )
         shim.wait_idle()
         assert_nothing_left(project, label, db, tmp_path / "deployments", nginx.configs_dir, REPO, pr)
         assert "Preview removed" in github.comments(REPO, pr)[0]["body"]
@@ -83,13 +95,25 @@ def test_payload_strings_are_never_templated_or_run(tmp_path, nginx, github):
     app = AppRepo(tmp_path / "hello")
     sha = app.commit("ok")
     app.push_pr(50, sha)
-    shim = ShimProcess(tmp_path, shim_config(tmp_path, {REPO: {"clone_url": app.clone_url}},
-                                             nginx.role_settings(), github_api_url=github.base_url,
-                                             token="test-token")).start()
+    shim = ShimProcess(
+        tmp_path,
+        shim_config(
+            tmp_path,
+            {REPO: {"clone_url": app.clone_url}},
+            nginx.role_settings(),
+            github_api_url=github.base_url,
+            token="test-token",
+        ),
+    ).start()
     try:
         payload = pull_request_payload(
-            "opened", REPO, 50, sha, "2026-12-01T10:00:00Z",
-            head_ref=f"{{{{ lookup('pipe','touch {marker}') }}}}", title=f"$(touch {marker}) `touch {marker}`",
+            "opened",
+            REPO,
+            50,
+            sha,
+            "2026-12-01T10:00:00Z",
+            head_ref=f"{{{{ lookup('pipe','touch {marker}') }}}}",
+            title=f"$(touch {marker}) `touch {marker}`",
         )
         payload["pull_request"]["body"] = f"{{{{ lookup('pipe', 'touch {marker}') }}}}"
         payload["sender"]["login"] = f"{{{{ lookup('pipe','touch {marker}') }}}}"

@@ -26,8 +26,10 @@ TIMEOUT = 900  # seconds, per scenario
 pytestmark = [
     pytest.mark.e2e,
     # Skipped where molecule is missing, except in CI, where scripts/bootstrap installs it.
-    pytest.mark.skipif(not MOLECULE.exists() and os.environ.get("CI") != "true",
-                       reason=f"molecule is not installed in {BIN}: pip install -c requirements.lock -e '.[molecule]'"),
+    pytest.mark.skipif(
+        not MOLECULE.exists() and os.environ.get("CI") != "true",
+        reason=f"molecule is not installed in {BIN}: pip install -c requirements.lock -e '.[molecule]'",
+    ),
 ]
 
 
@@ -48,13 +50,26 @@ def _run(scenario: str, log_dir: Path) -> tuple[int, float, Path]:
     started = time.monotonic()
     with log.open("w") as out:
         try:
-            rc = subprocess.run([str(MOLECULE), "test", "--scenario-name", scenario], cwd=REPO_ROOT,
-                                env=_environment(), stdout=out, stderr=subprocess.STDOUT,
-                                timeout=TIMEOUT, check=False).returncode
+            rc = subprocess.run(
+                [str(MOLECULE), "test", "--scenario-name", scenario],
+                cwd=REPO_ROOT,
+                env=_environment(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=TIMEOUT,
+                check=False,
+            ).returncode
         except subprocess.TimeoutExpired:
             out.write(f"\n[test_molecule] timed out after {TIMEOUT} s\n")
-            subprocess.run([str(MOLECULE), "destroy", "--scenario-name", scenario], cwd=REPO_ROOT,
-                           env=_environment(), stdout=out, stderr=subprocess.STDOUT, timeout=120, check=False)
+            subprocess.run(
+                [str(MOLECULE), "destroy", "--scenario-name", scenario],
+                cwd=REPO_ROOT,
+                env=_environment(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=120,
+                check=False,
+            )
             rc = -1
     return rc, time.monotonic() - started, log
 
@@ -62,11 +77,15 @@ def _run(scenario: str, log_dir: Path) -> tuple[int, float, Path]:
 @pytest.fixture(scope="session")
 def molecule_runs(request, tmp_path_factory):
     """Start every selected scenario (WORKERS at a time); scenario name -> future of (rc, seconds, log)."""
-    image = subprocess.run([str(REPO_ROOT / "scripts" / "molecule-image")], capture_output=True, text=True,
-                           timeout=900, check=False)
+    image = subprocess.run(
+        [str(REPO_ROOT / "scripts" / "molecule-image")], capture_output=True, text=True, timeout=900, check=False
+    )
     assert image.returncode == 0, f"scripts/molecule-image failed:\n{image.stdout}\n{image.stderr}"
-    selected = [item.callspec.params["scenario"] for item in request.session.items
-                if item.originalname == "test_molecule_scenario" and hasattr(item, "callspec")]
+    selected = [
+        item.callspec.params["scenario"]
+        for item in request.session.items
+        if item.originalname == "test_molecule_scenario" and hasattr(item, "callspec")
+    ]
     log_dir = tmp_path_factory.mktemp("molecule")
     pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="molecule")
     futures: dict[str, Future] = {name: pool.submit(_run, name, log_dir) for name in selected}

@@ -31,8 +31,13 @@ def test_fork_pr_waits_for_approval_of_each_sha(tmp_path, nginx, github):
     app.write("www/index.html", "<h1>fork commit one</h1>\n")
     first = app.commit("first")
     app.push_pr(pr, first)
-    config = shim_config(tmp_path, {REPO: {"clone_url": app.clone_url}}, nginx.role_settings(),
-                         github_api_url=github.base_url, token="test-token")
+    config = shim_config(
+        tmp_path,
+        {REPO: {"clone_url": app.clone_url}},
+        nginx.role_settings(),
+        github_api_url=github.base_url,
+        token="test-token",
+    )
     shim = ShimProcess(tmp_path, config).start()
     db = tmp_path / "state" / "state.db"
     try:
@@ -86,9 +91,15 @@ def test_idle_previews_expire_unless_pinned(tmp_path, nginx, github):
     app.push_pr(71, sha)
     app.push_pr(72, sha)
     # A TTL of ~4 s and a reconciler every second make "72 h idle" observable in a test.
-    config = shim_config(tmp_path, {REPO: {"clone_url": app.clone_url}}, nginx.role_settings(),
-                         github_api_url=github.base_url, token="test-token", ttl_hours=4 / 3600,
-                         reconcile_interval=1)
+    config = shim_config(
+        tmp_path,
+        {REPO: {"clone_url": app.clone_url}},
+        nginx.role_settings(),
+        github_api_url=github.base_url,
+        token="test-token",
+        ttl_hours=4 / 3600,
+        reconcile_interval=1,
+    )
     shim = ShimProcess(tmp_path, config).start()
     db = tmp_path / "state" / "state.db"
     try:
@@ -102,8 +113,9 @@ def test_idle_previews_expire_unless_pinned(tmp_path, nginx, github):
         ):
             time.sleep(0.5)
         shim.wait_idle()
-        assert_nothing_left("preview-hello-pr-71", "hello-pr-71", db, tmp_path / "deployments",
-                            nginx.configs_dir, REPO, 71)
+        assert_nothing_left(
+            "preview-hello-pr-71", "hello-pr-71", db, tmp_path / "deployments", nginx.configs_dir, REPO, 71
+        )
         assert "idle longer than the time-to-live" in github.comments(REPO, 71)[0]["body"]
         [record] = db_rows(db, "deployments", REPO, 72)
         assert record["status"] == "live"

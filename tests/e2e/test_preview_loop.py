@@ -22,14 +22,18 @@ def test_open_push_close(tmp_path, nginx, github):
     first = app.commit("first")
     app.push_pr(PR, first)
 
-    config = shim_config(tmp_path, {REPO: {"clone_url": app.clone_url}}, nginx.role_settings(),
-                         github_api_url=github.base_url, token="test-token")
+    config = shim_config(
+        tmp_path,
+        {REPO: {"clone_url": app.clone_url}},
+        nginx.role_settings(),
+        github_api_url=github.base_url,
+        token="test-token",
+    )
     shim = ShimProcess(tmp_path, config).start()
     db = tmp_path / "state" / "state.db"
     try:
         # opened -> building -> live
-        resp = send(shim.webhook_url, SECRET,
-                    pull_request_payload("opened", REPO, PR, first, "2026-12-01T10:00:00Z"))
+        resp = send(shim.webhook_url, SECRET, pull_request_payload("opened", REPO, PR, first, "2026-12-01T10:00:00Z"))
         assert resp.status_code == 202, resp.text
         assert resp.json()["outcome"] == "accepted"
         shim.wait_idle()
@@ -51,8 +55,9 @@ def test_open_push_close(tmp_path, nginx, github):
         app.write("www/index.html", "<h1>second commit</h1>\n")
         second = app.commit("second")
         app.push_pr(PR, second)
-        resp = send(shim.webhook_url, SECRET,
-                    pull_request_payload("synchronize", REPO, PR, second, "2026-12-01T10:05:00Z"))
+        resp = send(
+            shim.webhook_url, SECRET, pull_request_payload("synchronize", REPO, PR, second, "2026-12-01T10:05:00Z")
+        )
         assert resp.status_code == 202, resp.text
         shim.wait_idle()
         page = requests.get(f"{nginx.base_url}/{LABEL}/", timeout=5)
@@ -64,8 +69,7 @@ def test_open_push_close(tmp_path, nginx, github):
         assert record["sha"] == second
 
         # closed -> every trace removed
-        resp = send(shim.webhook_url, SECRET,
-                    pull_request_payload("closed", REPO, PR, second, "2026-12-01T10:10:00Z"))
+        resp = send(shim.webhook_url, SECRET, pull_request_payload("closed", REPO, PR, second, "2026-12-01T10:10:00Z"))
         assert resp.status_code == 202, resp.text
         shim.wait_idle()
         assert requests.get(f"{nginx.base_url}/{LABEL}/", timeout=5).status_code == 404
@@ -78,5 +82,6 @@ def test_open_push_close(tmp_path, nginx, github):
         if project_resources(PROJECT)["containers"]:
             import subprocess
 
-            subprocess.run(["docker", "compose", "-p", PROJECT, "down", "-v", "--rmi", "local"],
-                           capture_output=True, check=False)
+            subprocess.run(
+                ["docker", "compose", "-p", PROJECT, "down", "-v", "--rmi", "local"], capture_output=True, check=False
+            )

@@ -20,13 +20,23 @@ def test_orphans_removed_and_missing_previews_redeployed(tmp_path, nginx, github
     app = AppRepo(tmp_path / "hello")
     sha = app.commit("x")
     app.push_pr(80, sha)
-    config = shim_config(tmp_path, {REPO: {"clone_url": app.clone_url}}, nginx.role_settings(),
-                         github_api_url=github.base_url, token="test-token", reconcile_interval=2)
+    config = shim_config(
+        tmp_path,
+        {REPO: {"clone_url": app.clone_url}},
+        nginx.role_settings(),
+        github_api_url=github.base_url,
+        token="test-token",
+        reconcile_interval=2,
+    )
     shim = ShimProcess(tmp_path, config).start()
     db = tmp_path / "state" / "state.db"
     try:
-        assert send(shim.webhook_url, SECRET,
-                    pull_request_payload("opened", REPO, 80, sha, "2026-12-01T10:00:00Z")).status_code == 202
+        assert (
+            send(
+                shim.webhook_url, SECRET, pull_request_payload("opened", REPO, 80, sha, "2026-12-01T10:00:00Z")
+            ).status_code
+            == 202
+        )
         shim.wait_idle()
         assert requests.get(f"{nginx.base_url}/hello-pr-80/health", timeout=5).status_code == 200
 
@@ -35,8 +45,18 @@ def test_orphans_removed_and_missing_previews_redeployed(tmp_path, nginx, github
         subprocess.run(["docker", "compose", "-p", "preview-hello-pr-80", "down"], check=True, capture_output=True)
         (tmp_path / "deployments" / "hello-pr-99").mkdir(parents=True)
         (nginx.configs_dir / "hello-pr-99.location.conf").write_text("location /hello-pr-99/ { return 200; }\n")
-        subprocess.run(["docker", "network", "create", "--label", "com.docker.compose.project=preview-hello-pr-99",
-                        "preview-hello-pr-99_default"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "docker",
+                "network",
+                "create",
+                "--label",
+                "com.docker.compose.project=preview-hello-pr-99",
+                "preview-hello-pr-99_default",
+            ],
+            check=True,
+            capture_output=True,
+        )
         subprocess.run(nginx.reload_command, check=True)
 
         deadline = time.monotonic() + 90
@@ -48,8 +68,9 @@ def test_orphans_removed_and_missing_previews_redeployed(tmp_path, nginx, github
             time.sleep(1)
         shim.wait_idle()
         assert requests.get(f"{nginx.base_url}/hello-pr-80/health", timeout=5).status_code == 200
-        assert_nothing_left("preview-hello-pr-99", "hello-pr-99", db, tmp_path / "deployments",
-                            nginx.configs_dir, REPO, 99)
+        assert_nothing_left(
+            "preview-hello-pr-99", "hello-pr-99", db, tmp_path / "deployments", nginx.configs_dir, REPO, 99
+        )
         runs = db_rows(db, "runs", REPO, 80)
         assert [r["kind"] for r in runs] == ["deploy", "deploy"], runs
         assert "reconcile status=successful" in shim.log_text()

@@ -22,16 +22,23 @@ def test_a_closed_missed_while_the_shim_was_down_is_redelivered_and_cleans_up(tm
     app = AppRepo(tmp_path / "hello")
     sha = app.commit("x")
     app.push_pr(pr, sha)
-    config = shim_config(tmp_path, {REPO: {"clone_url": app.clone_url}}, nginx.role_settings(),
-                         github_api_url=github.base_url, token="test-token", redeliver_interval=1)
+    config = shim_config(
+        tmp_path,
+        {REPO: {"clone_url": app.clone_url}},
+        nginx.role_settings(),
+        github_api_url=github.base_url,
+        token="test-token",
+        redeliver_interval=1,
+    )
     webhook_url = f"http://127.0.0.1:{config['listen']['port']}/webhook/github"
     config["github"]["webhook_url"] = webhook_url
     hook = github.add_hook(REPO, webhook_url, events=["pull_request"], secret=SECRET)
     db = tmp_path / "state" / "state.db"
     shim = ShimProcess(tmp_path, config).start()
     try:
-        [opened] = github.deliver(REPO, "pull_request",
-                                  pull_request_payload("opened", REPO, pr, sha, "2026-12-01T10:00:00Z"))
+        [opened] = github.deliver(
+            REPO, "pull_request", pull_request_payload("opened", REPO, pr, sha, "2026-12-01T10:00:00Z")
+        )
         assert (opened["status"], opened["status_code"]) == ("OK", 202), shim.log_text()[-3000:]
         shim.wait_idle()
         [record] = db_rows(db, "deployments", REPO, pr)
@@ -39,16 +46,26 @@ def test_a_closed_missed_while_the_shim_was_down_is_redelivered_and_cleans_up(tm
         assert requests.get(f"{nginx.base_url}/{label}/health", timeout=5).status_code == 200
 
         assert shim.stop() == 0
-        [closed] = github.deliver(REPO, "pull_request",
-                                  pull_request_payload("closed", REPO, pr, sha, "2026-12-01T11:00:00Z"))
-        assert (closed["status"], closed["status_code"], closed["redelivery"]) == ("failed to connect to host", 0,
-                                                                                   False)
+        [closed] = github.deliver(
+            REPO, "pull_request", pull_request_payload("closed", REPO, pr, sha, "2026-12-01T11:00:00Z")
+        )
+        assert (closed["status"], closed["status_code"], closed["redelivery"]) == (
+            "failed to connect to host",
+            0,
+            False,
+        )
         assert db_rows(db, "deployments", REPO, pr)[0]["status"] == "live", "nothing saw the close"
 
         shim = ShimProcess(tmp_path, shim.config).start()
-        wait_for(lambda: [d for d in github.deliveries(REPO)
-                          if d["guid"] == closed["guid"] and d["redelivery"] and d["status"] == "OK"],
-                 60, "GitHub to redeliver the closed")
+        wait_for(
+            lambda: [
+                d
+                for d in github.deliveries(REPO)
+                if d["guid"] == closed["guid"] and d["redelivery"] and d["status"] == "OK"
+            ],
+            60,
+            "GitHub to redeliver the closed",
+        )
         shim.wait_idle()
         time.sleep(2.5)  # two more checks (redeliver_interval 1 s): they must not ask again
 

@@ -49,8 +49,16 @@ def test_a_compose_file_that_asks_for_the_host_is_refused_before_anything_is_bui
     app.write("compose.yaml", GREEDY_COMPOSE)
     sha = app.commit("ask for the host")
     app.push_pr(pr, sha)
-    shim = ShimProcess(tmp_path, shim_config(tmp_path, {REPO: {"clone_url": app.clone_url}}, nginx.role_settings(),
-                                             github_api_url=github.base_url, token="test-token")).start()
+    shim = ShimProcess(
+        tmp_path,
+        shim_config(
+            tmp_path,
+            {REPO: {"clone_url": app.clone_url}},
+            nginx.role_settings(),
+            github_api_url=github.base_url,
+            token="test-token",
+        ),
+    ).start()
     db = tmp_path / "state" / "state.db"
     try:
         _open(shim, pr, sha)
@@ -75,8 +83,12 @@ def test_a_new_preview_over_the_hosts_cap_is_refused_with_a_comment(tmp_path, ng
     app.push_pr(82, sha)
     app.push_pr(83, sha)
     settings = dict(nginx.role_settings(), max_previews=1)
-    shim = ShimProcess(tmp_path, shim_config(tmp_path, {REPO: {"clone_url": app.clone_url}}, settings,
-                                             github_api_url=github.base_url, token="test-token")).start()
+    shim = ShimProcess(
+        tmp_path,
+        shim_config(
+            tmp_path, {REPO: {"clone_url": app.clone_url}}, settings, github_api_url=github.base_url, token="test-token"
+        ),
+    ).start()
     db = tmp_path / "state" / "state.db"
     try:
         _open(shim, 82, sha)
@@ -93,8 +105,9 @@ def test_a_new_preview_over_the_hosts_cap_is_refused_with_a_comment(tmp_path, ng
         _close(shim, 83, sha)
         shim.wait_idle()
         for pr in (82, 83):
-            assert_nothing_left(f"preview-hello-pr-{pr}", f"hello-pr-{pr}", db, tmp_path / "deployments",
-                                nginx.configs_dir, REPO, pr)
+            assert_nothing_left(
+                f"preview-hello-pr-{pr}", f"hello-pr-{pr}", db, tmp_path / "deployments", nginx.configs_dir, REPO, pr
+            )
     finally:
         shim.stop()
 
@@ -105,9 +118,17 @@ def test_a_deploy_past_its_deadline_is_ended_recorded_and_commented(tmp_path, ng
     app.write("Dockerfile", SLOW_DOCKERFILE)
     sha = app.commit("a build that takes two minutes")
     app.push_pr(pr, sha)
-    shim = ShimProcess(tmp_path, shim_config(tmp_path, {REPO: {"clone_url": app.clone_url}}, nginx.role_settings(),
-                                             github_api_url=github.base_url, token="test-token",
-                                             run_timeout=12)).start()
+    shim = ShimProcess(
+        tmp_path,
+        shim_config(
+            tmp_path,
+            {REPO: {"clone_url": app.clone_url}},
+            nginx.role_settings(),
+            github_api_url=github.base_url,
+            token="test-token",
+            run_timeout=12,
+        ),
+    ).start()
     db = tmp_path / "state" / "state.db"
     try:
         _open(shim, pr, sha)

@@ -24,8 +24,10 @@ def two_repositories(tmp_path, nginx, github):
         apps[name] = (app, app.commit(name))
         app.push_pr(5, apps[name][1])
     repos = {f"octo/{name}": {"clone_url": app.clone_url} for name, (app, _sha) in apps.items()}
-    shim = ShimProcess(tmp_path, shim_config(tmp_path, repos, nginx.role_settings(),
-                                             github_api_url=github.base_url, token="test-token")).start()
+    shim = ShimProcess(
+        tmp_path,
+        shim_config(tmp_path, repos, nginx.role_settings(), github_api_url=github.base_url, token="test-token"),
+    ).start()
     db = tmp_path / "state" / "state.db"
     try:
         for name, (_app, sha) in apps.items():
@@ -43,8 +45,9 @@ def two_repositories(tmp_path, nginx, github):
         assert all("Preview live" in github.comments(f"octo/{name}", 5)[0]["body"] for name in apps)
     finally:
         for name, (_app, sha) in apps.items():
-            send(shim.webhook_url, SECRET,
-                 pull_request_payload("closed", f"octo/{name}", 5, sha, "2026-12-01T11:00:00Z"))
+            send(
+                shim.webhook_url, SECRET, pull_request_payload("closed", f"octo/{name}", 5, sha, "2026-12-01T11:00:00Z")
+            )
         shim.wait_idle()
         shim.stop()
 
@@ -55,8 +58,16 @@ def test_subdomain_routing_with_a_preview_domain(tmp_path, nginx, github):
     sha = app.commit("x")
     app.push_pr(9, sha)
     settings = dict(nginx.role_settings(), domain="preview.example.test")
-    shim = ShimProcess(tmp_path, shim_config(tmp_path, {"octo/hello": {"clone_url": app.clone_url}}, settings,
-                                             github_api_url=github.base_url, token="test-token")).start()
+    shim = ShimProcess(
+        tmp_path,
+        shim_config(
+            tmp_path,
+            {"octo/hello": {"clone_url": app.clone_url}},
+            settings,
+            github_api_url=github.base_url,
+            token="test-token",
+        ),
+    ).start()
     db = tmp_path / "state" / "state.db"
     try:
         send(shim.webhook_url, SECRET, pull_request_payload("opened", "octo/hello", 9, sha, "2026-12-01T10:00:00Z"))

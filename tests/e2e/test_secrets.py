@@ -61,8 +61,9 @@ def _ask_for_the_secrets(tmp_path, nginx, github):
     app.write("www/index.html", "<h1>greedy</h1>\n")
     sha = app.commit("ask for the secrets")
     app.push_pr(PR, sha)
-    config = shim_config(tmp_path, {REPO: {"clone_url": app.clone_url}}, nginx.role_settings(),
-                         github_api_url=github.base_url)
+    config = shim_config(
+        tmp_path, {REPO: {"clone_url": app.clone_url}}, nginx.role_settings(), github_api_url=github.base_url
+    )
     # The token given the way an operator would (systemd EnvironmentFile), and the secret likewise.
     shim = ShimProcess(tmp_path, config, env={"GITHUB_TOKEN": TOKEN, "PREVIEW_WEBHOOK_SECRET": SECRET})
     shim.start()

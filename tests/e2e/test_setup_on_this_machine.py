@@ -40,14 +40,24 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="setup installs packag
 
 
 def _cli(*args: str, env: dict, timeout: float = 1500) -> subprocess.CompletedProcess:
-    return subprocess.run([str(PREVIEW), *args], capture_output=True, text=True, env=env, timeout=timeout,
-                          check=False, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [str(PREVIEW), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def _stop_service() -> None:
     """What `start-stop-daemon --stop` does for the supervisor: the shim drains, then both exit."""
-    subprocess.run(["start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/120/KILL/5", "--pidfile",
-                    str(SUPERVISOR_PID)], capture_output=True, check=False)
+    subprocess.run(
+        ["start-stop-daemon", "--stop", "--oknodo", "--retry", "TERM/120/KILL/5", "--pidfile", str(SUPERVISOR_PID)],
+        capture_output=True,
+        check=False,
+    )
     SUPERVISOR_PID.unlink(missing_ok=True)
 
 
@@ -66,8 +76,9 @@ def _wait_for(url: str, status: int, timeout: float) -> requests.Response | None
 
 
 def _process_user(pid: int) -> str:
-    return subprocess.run(["ps", "-o", "user=", "-p", str(pid)], capture_output=True, text=True,
-                          check=False).stdout.strip()
+    return subprocess.run(
+        ["ps", "-o", "user=", "-p", str(pid)], capture_output=True, text=True, check=False
+    ).stdout.strip()
 
 
 def _listeners(port: int) -> list[str]:
@@ -90,17 +101,42 @@ def app_remote():
 
 def test_init_then_setup_on_this_machine_serves_a_preview_through_port_80(tmp_path, app_remote):
     app, daemon = app_remote
-    sha = subprocess.run(["git", "-C", str(app.path), "rev-parse", f"refs/pull/{PR}/head"], capture_output=True,
-                         text=True, check=True).stdout.strip()
+    sha = subprocess.run(
+        ["git", "-C", str(app.path), "rev-parse", f"refs/pull/{PR}/head"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     config = tmp_path / "config.yml"
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"GITHUB_TOKEN", "GITHUB_API_URL", "PREVIEW_CONFIG", "PREVIEW_WEBHOOK_SECRET",
-                          "PREVIEW_REPOSITORIES", "PREVIEW_DOMAIN", "PREVIEW_HOST"}}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in {
+            "GITHUB_TOKEN",
+            "GITHUB_API_URL",
+            "PREVIEW_CONFIG",
+            "PREVIEW_WEBHOOK_SECRET",
+            "PREVIEW_REPOSITORIES",
+            "PREVIEW_DOMAIN",
+            "PREVIEW_HOST",
+        }
+    }
     env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
 
     with GitHubStandIn(repos={REPO}, tokens={TOKEN: {"repo", "admin:repo_hook"}}) as github:
-        init = _cli("init", "--config", str(config), "--no-input", "--github-token", TOKEN,
-                    "--api-url", github.base_url, "--repo", REPO, "--host", "127.0.0.1", env=env)
+        init = _cli(
+            "init",
+            "--config",
+            str(config),
+            "--no-input",
+            "--github-token",
+            TOKEN,
+            "--api-url",
+            github.base_url,
+            "--repo",
+            REPO,
+            "--host",
+            "127.0.0.1",
+            env=env,
+        )
         assert init.returncode == 0, init.stdout + init.stderr
         assert config.stat().st_mode & 0o777 == 0o600
 
@@ -118,8 +154,13 @@ def test_init_then_setup_on_this_machine_serves_a_preview_through_port_80(tmp_pa
 
             # The services.
             assert subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
-            assert subprocess.run(["start-stop-daemon", "--status", "--pidfile", "/run/nginx.pid", "--exec",
-                                   "/usr/sbin/nginx"], check=False).returncode == 0
+            assert (
+                subprocess.run(
+                    ["start-stop-daemon", "--status", "--pidfile", "/run/nginx.pid", "--exec", "/usr/sbin/nginx"],
+                    check=False,
+                ).returncode
+                == 0
+            )
             shim_pid = int(SHIM_PID.read_text())
             assert _process_user(shim_pid) == "preview"
             assert _listeners(3000) == ["127.0.0.1:3000"]

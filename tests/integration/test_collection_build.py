@@ -18,8 +18,9 @@ def run(argv, **kwargs):
 
 
 def test_build_install_and_run_a_playbook_by_fqcn(tmp_path):
-    built = run([str(BIN / "ansible-galaxy"), "collection", "build", str(REPO_ROOT), "--output-path",
-                 str(tmp_path / "dist")])
+    built = run(
+        [str(BIN / "ansible-galaxy"), "collection", "build", str(REPO_ROOT), "--output-path", str(tmp_path / "dist")]
+    )
     assert built.returncode == 0, built.stderr
     [tarball] = (tmp_path / "dist").glob("preview-envs-*.tar.gz")
     with tarfile.open(tarball) as archive:
@@ -27,20 +28,51 @@ def test_build_install_and_run_a_playbook_by_fqcn(tmp_path):
     assert "playbooks/deploy.yml" in names and "plugins/modules/compose_project.py" in names
     assert not [n for n in names if n.startswith(("shim/", "cli/", "tests/output", ".venv", "bench/", ".git/"))]
 
-    installed = run([str(BIN / "ansible-galaxy"), "collection", "install", "--force", str(tarball), "-p",
-                     str(tmp_path / "collections")])
+    installed = run(
+        [
+            str(BIN / "ansible-galaxy"),
+            "collection",
+            "install",
+            "--force",
+            str(tarball),
+            "-p",
+            str(tmp_path / "collections"),
+        ]
+    )
     assert installed.returncode == 0, installed.stderr
     assert (tmp_path / "collections/ansible_collections/preview/envs/MANIFEST.json").is_file()
 
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(tmp_path / "collections"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_STDOUT_CALLBACK="json")
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=str(tmp_path / "collections"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_STDOUT_CALLBACK="json",
+    )
     env.pop("ANSIBLE_COLLECTIONS_PATHS", None)
-    extra = {"preview_pr_repo": "octo/app", "preview_pr_number": 5, "preview_pr_state_db": str(tmp_path / "s.db"),
-             "preview_pr_deployments_dir": str(tmp_path / "deployments"),
-             "preview_pr_nginx_configs_dir": str(tmp_path / "nginx"), "preview_pr_github_token": ""}
-    played = run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "-e",
-                  f"ansible_python_interpreter={sys.executable}", "-e", json.dumps(extra),
-                  "preview.envs.cleanup"], env=env, cwd=tmp_path)
+    extra = {
+        "preview_pr_repo": "octo/app",
+        "preview_pr_number": 5,
+        "preview_pr_state_db": str(tmp_path / "s.db"),
+        "preview_pr_deployments_dir": str(tmp_path / "deployments"),
+        "preview_pr_nginx_configs_dir": str(tmp_path / "nginx"),
+        "preview_pr_github_token": "",
+    }
+    played = run(
+        [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            "-e",
+            json.dumps(extra),
+            "preview.envs.cleanup",
+        ],
+        env=env,
+        cwd=tmp_path,
+    )
     assert played.returncode == 0, played.stdout[-3000:] + played.stderr[-2000:]
     stats = json.loads(played.stdout)["stats"]["localhost"]
     assert stats["failures"] == 0 and stats["changed"] == 0  # cleaning up nothing changes nothing

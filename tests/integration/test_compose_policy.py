@@ -122,8 +122,14 @@ def test_compose_never_sees_the_environment_of_ansible_playbook(tmp_path, projec
     monkeypatch.setenv("GITHUB_TOKEN", token)  # run_module passes os.environ to ansible-playbook
     monkeypatch.setenv("PREVIEW_WEBHOOK_SECRET", secret)
     app = checkout(tmp_path, LEAKY, LEAKY_DOCKERFILE)
-    args = {"project_src": str(app), "project_name": project, "build": True, "stop_timeout": 1,
-            "wait_timeout": 20, "env": {"PREVIEW_PR": "7"}}
+    args = {
+        "project_src": str(app),
+        "project_name": project,
+        "build": True,
+        "stop_timeout": 1,
+        "wait_timeout": 20,
+        "env": {"PREVIEW_PR": "7"},
+    }
 
     result = run_module(tmp_path, args)
 
@@ -160,9 +166,16 @@ services:
 def test_every_service_gets_the_limits(tmp_path, project):
     port = free_port()
     app = checkout(tmp_path, LIMITED)
-    args = {"project_src": str(app), "project_name": project, "build": True, "stop_timeout": 1,
-            "wait_timeout": 20, "env": {"PREVIEW_APP_PORT": port}, "published_ports": [port],
-            "limits": {"memory": "64m", "cpus": 0.5, "pids": 64}}
+    args = {
+        "project_src": str(app),
+        "project_name": project,
+        "build": True,
+        "stop_timeout": 1,
+        "wait_timeout": 20,
+        "env": {"PREVIEW_APP_PORT": port},
+        "published_ports": [port],
+        "limits": {"memory": "64m", "cpus": 0.5, "pids": 64},
+    }
 
     result = run_module(tmp_path, args)
 
@@ -197,8 +210,12 @@ def test_every_service_gets_the_limits(tmp_path, project):
 def test_a_port_outside_the_lease_is_refused(tmp_path, project):
     leased, other = free_port(), free_port()
     app = checkout(tmp_path, LIMITED)
-    args = {"project_src": str(app), "project_name": project, "env": {"PREVIEW_APP_PORT": other},
-            "published_ports": [leased]}
+    args = {
+        "project_src": str(app),
+        "project_name": project,
+        "env": {"PREVIEW_APP_PORT": other},
+        "published_ports": [leased],
+    }
 
     result = run_module(tmp_path, args)
 

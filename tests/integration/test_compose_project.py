@@ -99,9 +99,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def make_app(
-    root: Path, content: str, dockerfile: str = WEB_DOCKERFILE, compose_file: str = COMPOSE_FILE
-) -> Path:
+def make_app(root: Path, content: str, dockerfile: str = WEB_DOCKERFILE, compose_file: str = COMPOSE_FILE) -> Path:
     (root / "web" / "www").mkdir(parents=True, exist_ok=True)
     (root / "web" / "www" / "health").write_text("ok\n")
     (root / "web" / "www" / "index.html").write_text(content + "\n")
@@ -125,9 +123,7 @@ def by_service(result: dict) -> dict:
 
 
 def container_ids(project: str) -> list[str]:
-    return _docker(
-        "ps", "-aq", "--no-trunc", "--filter", f"label=com.docker.compose.project={project}"
-    ).stdout.split()
+    return _docker("ps", "-aq", "--no-trunc", "--filter", f"label=com.docker.compose.project={project}").stdout.split()
 
 
 def test_lifecycle(tmp_path, project):
@@ -146,9 +142,7 @@ def test_lifecycle(tmp_path, project):
     # 1. check mode: would create everything, creates nothing (no container, network, volume or image)
     result = run_module(tmp_path, args, check=True)
     assert result["changed"] is True
-    assert {"resource_type": "container", "name": f"{project}-web-1", "status": "Created"} in result[
-        "actions"
-    ]
+    assert {"resource_type": "container", "name": f"{project}-web-1", "status": "Created"} in result["actions"]
     assert "--dry-run" in result["cmd"] and "--file" in result["cmd"]
     assert result["containers"] == []
     assert project_resources(project) == NOTHING
@@ -191,9 +185,7 @@ def test_lifecycle(tmp_path, project):
 
     result = run_module(tmp_path, rebuild)
     assert result["changed"] is True
-    assert {"resource_type": "container", "name": f"{project}-web-1", "status": "Recreated"} in result[
-        "actions"
-    ]
+    assert {"resource_type": "container", "name": f"{project}-web-1", "status": "Recreated"} in result["actions"]
     assert {"resource_type": "container", "name": f"{project}-db-1", "status": "Running"} in result["actions"]
     assert by_service(result)["web"]["health"] == "healthy"
     assert fetch(port) == (200, f"v2 {marker}\n")
@@ -206,10 +198,7 @@ def test_lifecycle(tmp_path, project):
 
     # Teardown, with a stray labelled network that no compose file knows: the sweep removes it.
     stray = f"{project}_stray"
-    assert (
-        _docker("network", "create", "--label", f"com.docker.compose.project={project}", stray).returncode
-        == 0
-    )
+    assert _docker("network", "create", "--label", f"com.docker.compose.project={project}", stray).returncode == 0
     absent = {**args, "state": "absent", "remove_images": "local"}
 
     result = run_module(tmp_path, absent, check=True)
@@ -314,8 +303,15 @@ services:
 def test_health_url_waits_for_the_app_itself(tmp_path, project):
     app = make_app(tmp_path / "app", "served", compose_file=NO_HEALTHCHECK)
     port = free_port()
-    args = {"project_src": str(app), "project_name": project, "build": True, "stop_timeout": 1, "wait_timeout": 20,
-            "env": {"APP_PORT": port}, "health_url": f"http://127.0.0.1:{port}/health"}
+    args = {
+        "project_src": str(app),
+        "project_name": project,
+        "build": True,
+        "stop_timeout": 1,
+        "wait_timeout": 20,
+        "env": {"APP_PORT": port},
+        "health_url": f"http://127.0.0.1:{port}/health",
+    }
 
     result = run_module(tmp_path, args)
 
@@ -330,8 +326,16 @@ def test_health_url_that_never_answers_200_fails_with_the_logs(tmp_path, project
     app = make_app(tmp_path / "app", "no health endpoint", compose_file=NO_HEALTHCHECK)
     (app / "web" / "www" / "health").unlink()  # busybox httpd answers 404
     port = free_port()
-    args = {"project_src": str(app), "project_name": project, "build": True, "stop_timeout": 1, "wait_timeout": 3,
-            "logs_on_failure": 20, "env": {"APP_PORT": port}, "health_url": f"http://127.0.0.1:{port}/health"}
+    args = {
+        "project_src": str(app),
+        "project_name": project,
+        "build": True,
+        "stop_timeout": 1,
+        "wait_timeout": 3,
+        "logs_on_failure": 20,
+        "env": {"APP_PORT": port},
+        "health_url": f"http://127.0.0.1:{port}/health",
+    }
 
     result = run_module(tmp_path, args)
 
@@ -344,8 +348,9 @@ def test_health_url_that_never_answers_200_fails_with_the_logs(tmp_path, project
 
 
 def test_health_url_must_be_plain_http(tmp_path, project):
-    result = run_module(tmp_path, {"project_src": str(tmp_path), "project_name": project,
-                                   "health_url": "file:///etc/passwd"})
+    result = run_module(
+        tmp_path, {"project_src": str(tmp_path), "project_name": project, "health_url": "file:///etc/passwd"}
+    )
 
     assert result["failed"] is True
     assert "health_url must be an http:// URL" in result["msg"]

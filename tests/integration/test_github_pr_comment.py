@@ -37,8 +37,15 @@ class Playbooks:
         self.standin = standin
         self.runs = 0
 
-    def run(self, module_args: dict, *, check: bool = False, diff: bool = False, token: str = TOKEN,
-            host_vars: dict | None = None) -> dict:
+    def run(
+        self,
+        module_args: dict,
+        *,
+        check: bool = False,
+        diff: bool = False,
+        token: str = TOKEN,
+        host_vars: dict | None = None,
+    ) -> dict:
         self.runs += 1
         step = self.tmp_path / f"step-{self.runs}"
         step.mkdir()
@@ -186,8 +193,12 @@ def test_a_bad_token_fails_with_a_clear_message(playbooks, standin):
 
 def test_the_comment_runs_on_the_controller(playbooks, standin):
     """The action plugin talks to GitHub itself: a managed host that cannot run anything is no obstacle."""
-    unusable = {"ansible_connection": "ssh", "ansible_host": "192.0.2.1", "ansible_port": 9,
-                "ansible_python_interpreter": "/nonexistent/python"}
+    unusable = {
+        "ansible_connection": "ssh",
+        "ansible_host": "192.0.2.1",
+        "ansible_port": 9,
+        "ansible_python_interpreter": "/nonexistent/python",
+    }
 
     result = playbooks.run(comment_args(body="from the controller"), host_vars=unusable)
 

@@ -38,8 +38,12 @@ def test_every_delivery_answered_2xx_survives_a_sigkill_mid_burst(tmp_path):
                 body = json.dumps(pull_request_payload("opened", REPO, pr, SHA, "2026-12-01T10:00:00Z")).encode()
                 guid = str(uuid.uuid4())
                 try:
-                    resp = session.post(shim.webhook_url, data=body, timeout=10,
-                                        headers=signed_headers(SECRET, body, "pull_request", guid))
+                    resp = session.post(
+                        shim.webhook_url,
+                        data=body,
+                        timeout=10,
+                        headers=signed_headers(SECRET, body, "pull_request", guid),
+                    )
                     ok = 200 <= resp.status_code < 300
                 except requests.RequestException:
                     ok = False

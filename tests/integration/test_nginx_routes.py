@@ -43,9 +43,17 @@ def app_port():
 
 
 def site_args(nginx: PrivateNginx, label: str, port: int, domain: str, **overrides) -> dict:
-    return {"label": label, "port": port, "domain": domain, "listen_port": nginx.port,
-            "listen_address": "127.0.0.1", "configs_dir": str(nginx.configs_dir),
-            "test_command": nginx.test_command, "reload_command": nginx.reload_command, **overrides}
+    return {
+        "label": label,
+        "port": port,
+        "domain": domain,
+        "listen_port": nginx.port,
+        "listen_address": "127.0.0.1",
+        "configs_dir": str(nginx.configs_dir),
+        "test_command": nginx.test_command,
+        "reload_command": nginx.reload_command,
+        **overrides,
+    }
 
 
 def route_header(nginx: PrivateNginx, label: str, domain: str) -> str | None:
@@ -96,10 +104,24 @@ def running_stack(tmp_path):
     deployments = tmp_path / "deployments"
     (deployments / "hello-pr-7").mkdir(parents=True)
     name = f"preview-inventory-test-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["docker", "run", "-d", "--name", name,
-                    "--label", "com.docker.compose.project=preview-hello-pr-7",
-                    "--label", f"com.docker.compose.project.working_dir={deployments / 'hello-pr-7'}",
-                    "preview-base/busybox:1", "sleep", "300"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "docker",
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--label",
+            "com.docker.compose.project=preview-hello-pr-7",
+            "--label",
+            f"com.docker.compose.project.working_dir={deployments / 'hello-pr-7'}",
+            "preview-base/busybox:1",
+            "sleep",
+            "300",
+        ],
+        check=True,
+        capture_output=True,
+    )
     yield deployments
     subprocess.run(["docker", "rm", "-f", name], check=False, capture_output=True)
 
@@ -107,9 +129,15 @@ def running_stack(tmp_path):
 @pytest.mark.parametrize("domain", ["", DOMAIN], ids=["path", "subdomain"])
 def test_the_inventory_sees_a_route_only_when_nginx_serves_it(tmp_path, nginx, app_port, running_stack, domain):
     label = "hello-pr-7"
-    inventory_args = {"keep": [{"repo": "octo/hello", "pr": 7}], "db": str(tmp_path / "state.db"),
-                      "deployments_dir": str(running_stack), "nginx_configs_dir": str(nginx.configs_dir),
-                      "route_url": nginx.base_url, "domain": domain, "route_timeout": 5}
+    inventory_args = {
+        "keep": [{"repo": "octo/hello", "pr": 7}],
+        "db": str(tmp_path / "state.db"),
+        "deployments_dir": str(running_stack),
+        "nginx_configs_dir": str(nginx.configs_dir),
+        "route_url": nginx.base_url,
+        "domain": domain,
+        "route_timeout": 5,
+    }
     run_module(tmp_path, "nginx_site", site_args(nginx, label, app_port, domain, reload_command=["false"]))
 
     found = run_module(tmp_path, "preview_inventory", inventory_args)

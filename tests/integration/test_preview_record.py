@@ -11,8 +11,15 @@ SHA = "b" * 40
 
 
 def _args(tmp_path, pr: int, **extra) -> dict:
-    return {"db": str(tmp_path / "state.db"), "repo": "octo/app", "pr": pr, "sha": SHA, "status": "building",
-            "deployments_dir": str(tmp_path / "deployments"), **extra}
+    return {
+        "db": str(tmp_path / "state.db"),
+        "repo": "octo/app",
+        "pr": pr,
+        "sha": SHA,
+        "status": "building",
+        "deployments_dir": str(tmp_path / "deployments"),
+        **extra,
+    }
 
 
 def _rows(tmp_path, table: str) -> list[tuple]:
@@ -37,8 +44,11 @@ def test_a_preview_over_the_cap_is_refused_and_leases_nothing(tmp_path):
 
 
 def test_a_build_below_the_disk_watermark_is_refused(tmp_path):
-    refused = run_module(tmp_path, "preview_record",
-                         _args(tmp_path, 3, min_free_disk_mb=10**9, disk_paths=[str(tmp_path / "deployments")]))
+    refused = run_module(
+        tmp_path,
+        "preview_record",
+        _args(tmp_path, 3, min_free_disk_mb=10**9, disk_paths=[str(tmp_path / "deployments")]),
+    )
 
     assert refused["failed"]
     assert "below the watermark of 1000000000 MiB" in refused["msg"] and "(min_free_disk_mb)" in refused["msg"]

@@ -132,12 +132,17 @@ def test_arguments_that_git_could_misread_are_refused(tmp_path, app, override, m
 def test_ssh_runs_in_batch_mode_and_git_never_prompts(tmp_path, app):
     """An unreachable SSH remote fails at once (no prompt for a password or a host key)."""
     dest = tmp_path / "src"
-    args = {"repo": "ssh://git@127.0.0.1:9/octo/app.git", "dest": str(dest), "version": head(app.path),
-            "refspec": REFSPEC}
+    args = {
+        "repo": "ssh://git@127.0.0.1:9/octo/app.git",
+        "dest": str(dest),
+        "version": head(app.path),
+        "refspec": REFSPEC,
+    }
 
     result = run_source(tmp_path, args)
 
     assert result["_status"] == "FAILED!", result
     assert result["msg"].startswith(f"cannot fetch {REFSPEC} from ssh://git@127.0.0.1:9/octo/app.git"), result["msg"]
-    assert subprocess.run(["git", "-C", str(dest), "rev-parse", "HEAD"], capture_output=True,
-                          check=False).returncode != 0
+    assert (
+        subprocess.run(["git", "-C", str(dest), "rev-parse", "HEAD"], capture_output=True, check=False).returncode != 0
+    )

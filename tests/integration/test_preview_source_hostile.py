@@ -41,7 +41,7 @@ def test_git_sees_none_of_the_callers_secrets_and_gives_up_on_a_stalled_fetch(tm
     wrapper.write_text(
         "#!/bin/sh\n"
         f"{{ printf 'ARGV'; printf ' %s' \"$@\"; printf '\\n'; env; printf 'END\\n'; }} >> {log}\n"
-        f"exec {shutil.which('git')} \"$@\"\n"
+        f'exec {shutil.which("git")} "$@"\n'
     )
     wrapper.chmod(0o755)
     monkeypatch.setenv("PATH", f"{wrapper.parent}:{os.environ['PATH']}")
@@ -71,8 +71,11 @@ def test_stale_locks_of_a_killed_git_are_removed(tmp_path, app):
     dest = tmp_path / "work" / "src"
     assert run_module(tmp_path, "preview_source", source_args(app.clone_url, dest, first))["changed"]
     # What a git killed in the middle of a fetch and a checkout leaves.
-    locks = [dest / ".git" / "index.lock", dest / ".git" / "HEAD.lock",
-             dest / ".git" / "refs" / "remotes" / "origin" / "pr" / f"{PR}.lock"]
+    locks = [
+        dest / ".git" / "index.lock",
+        dest / ".git" / "HEAD.lock",
+        dest / ".git" / "refs" / "remotes" / "origin" / "pr" / f"{PR}.lock",
+    ]
     for lock in locks:
         lock.write_text("")
     second = app.commit("second")
@@ -144,8 +147,9 @@ def test_credentials_in_the_clone_url_never_come_back(tmp_path, app):
     token = "ghs_16C7e42F292c6912E7710c838347Ae178B4a"
     repo = f"https://x-access-token:{token}@127.0.0.1:9/octo/app.git"
 
-    result = run_module(tmp_path, "preview_source", source_args(repo, tmp_path / "work" / "src",
-                                                                git(app.path, "rev-parse", "HEAD")))
+    result = run_module(
+        tmp_path, "preview_source", source_args(repo, tmp_path / "work" / "src", git(app.path, "rev-parse", "HEAD"))
+    )
 
     assert result["_status"] == "FAILED!", result
     assert result["msg"].startswith(f"cannot fetch {REFSPEC} from https://***@127.0.0.1:9/octo/app.git"), result

@@ -17,8 +17,10 @@ def _fake_playbook(tmp_path: Path, tag: str) -> str:
     are), which starts a module process; a child in the run's session; and a foreground sleep. Each sleep
     is tagged to be found."""
     script = tmp_path / "fake-ansible-playbook"
-    script.write_text(f"#!/bin/sh\nsetsid sh -c 'sleep 300.{tag}1 & exec sleep 300.{tag}2' &\n"
-                      f"sleep 300.{tag}4 &\nexec sleep 300.{tag}3\n")
+    script.write_text(
+        f"#!/bin/sh\nsetsid sh -c 'sleep 300.{tag}1 & exec sleep 300.{tag}2' &\n"
+        f"sleep 300.{tag}4 &\nexec sleep 300.{tag}3\n"
+    )
     script.chmod(0o755)
     return str(script)
 

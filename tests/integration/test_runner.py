@@ -17,9 +17,14 @@ def _config(tmp_path: Path, playbook_text: str) -> Config:
     playbooks = tmp_path / "collections" / "ansible_collections" / "preview" / "envs" / "playbooks"
     playbooks.mkdir(parents=True)
     (playbooks / "reconcile.yml").write_text(playbook_text)
-    return Config(webhook_secret="x" * 16, repositories={}, state_db=str(tmp_path / "state.db"),
-                  runs_dir=str(tmp_path / "runs"), collections_path=str(tmp_path / "collections"),
-                  run_nice=0)  # these run on the test's own thread: leave its priority alone
+    return Config(
+        webhook_secret="x" * 16,
+        repositories={},
+        state_db=str(tmp_path / "state.db"),
+        runs_dir=str(tmp_path / "runs"),
+        collections_path=str(tmp_path / "collections"),
+        run_nice=0,
+    )  # these run on the test's own thread: leave its priority alone
 
 
 def test_a_playbook_that_fails_before_any_task_reports_ansible_playbooks_own_error(tmp_path):
@@ -36,8 +41,11 @@ def test_a_playbook_that_fails_before_any_task_reports_ansible_playbooks_own_err
 
 
 def test_a_failed_task_is_reported_by_its_name_and_message(tmp_path):
-    config = _config(tmp_path, "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-                               "    - name: Refuse\n      ansible.builtin.fail:\n        msg: no way\n")
+    config = _config(
+        tmp_path,
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - name: Refuse\n      ansible.builtin.fail:\n        msg: no way\n",
+    )
 
     result, _stats = run_reconcile(config, [])
 
@@ -47,7 +55,9 @@ def test_a_failed_task_is_reported_by_its_name_and_message(tmp_path):
 
 def test_playbook_runs_get_the_configured_nice_value_and_the_caller_keeps_its_own(tmp_path):
     # The modules of a run report their own nice value (field 19 of /proc/self/stat) through set_stats.
-    config = _config(tmp_path, """\
+    config = _config(
+        tmp_path,
+        """\
 - hosts: localhost
   gather_facts: false
   tasks:
@@ -59,7 +69,8 @@ def test_playbook_runs_get_the_configured_nice_value_and_the_caller_keeps_its_ow
       ansible.builtin.set_stats:
         data:
           nice: "{{ stat.stdout.rsplit(')', 1)[1].split()[16] | int }}"
-""")
+""",
+    )
     config = dataclasses.replace(config, run_nice=7)
     outcome = {}
     before = os.getpriority(os.PRIO_PROCESS, 0)
@@ -82,7 +93,9 @@ def test_a_run_sees_none_of_the_shims_secrets_and_keeps_its_temp_files_in_its_ow
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_shim-token-0123456789")
     monkeypatch.setenv("PREVIEW_WEBHOOK_SECRET", "shim-webhook-secret-0123456789")
     monkeypatch.setenv("UNRELATED_SETTING", "anything")
-    config = _config(tmp_path, """\
+    config = _config(
+        tmp_path,
+        """\
 - hosts: localhost
   gather_facts: false
   tasks:
@@ -98,7 +111,8 @@ def test_a_run_sees_none_of_the_shims_secrets_and_keeps_its_temp_files_in_its_ow
           tmpdir: "{{ lookup('ansible.builtin.env', 'TMPDIR') }}"
       vars:
         artifacts: "{{ lookup('ansible.builtin.env', 'AWX_ISOLATED_DATA_DIR') }}"
-""")
+""",
+    )
     config = dataclasses.replace(config, github_token="ghp_config-token-0123456789")
 
     result, stats = run_reconcile(config, [])
@@ -126,13 +140,16 @@ def test_the_token_file_is_the_shims_own_and_private(tmp_path):
 
 def test_a_run_past_its_deadline_is_ended_with_everything_it_started(tmp_path):
     marker = f"{os.getpid()}.{time.monotonic_ns() % 1000}"
-    config = _config(tmp_path, f"""\
+    config = _config(
+        tmp_path,
+        f"""\
 - hosts: localhost
   gather_facts: false
   tasks:
     - name: Start a child that outlives its parent, then hang
       ansible.builtin.shell: "(exec -a preview-deadline-{marker} sleep 300) & sleep 300"
-""")
+""",
+    )
     config = dataclasses.replace(config, run_timeout=3)
 
     result, _stats = run_reconcile(config, [])
@@ -140,7 +157,8 @@ def test_a_run_past_its_deadline_is_ended_with_everything_it_started(tmp_path):
     assert result.status == "timeout"
     assert "deadline of 3 s" in result.message
     time.sleep(0.5)
-    left = subprocess.run(["pgrep", "-f", f"preview-deadline-{marker}"], capture_output=True, text=True,
-                          check=False).stdout
+    left = subprocess.run(
+        ["pgrep", "-f", f"preview-deadline-{marker}"], capture_output=True, text=True, check=False
+    ).stdout
     assert left == "", f"processes of the run left: {left}"
     assert list((tmp_path / "runs").iterdir()) == []

@@ -20,8 +20,7 @@ def main() -> int:
     env.pop("GET_PIP", None)
     if os.path.exists(CA_BUNDLE):
         env.setdefault("PIP_CERT", CA_BUNDLE)
-    subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"], env=env,
-                          stdout=subprocess.DEVNULL)
+    subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"], env=env, stdout=subprocess.DEVNULL)
     args = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
     return subprocess.call([sys.executable, "-m", "pip", "install", "--quiet", *args], env=env)
 

@@ -176,20 +176,14 @@ class Schemas:
             return
         alternatives = schema.get("oneOf") or schema.get("anyOf")
         if alternatives and not any(not self.problems(value, option, where) for option in alternatives):
-            found.append(
-                Problem(where, "invalid", f"For '{where}', {_show(value)} does not match any allowed form.")
-            )
+            found.append(Problem(where, "invalid", f"For '{where}', {_show(value)} does not match any allowed form."))
         expected = schema.get("type")
         if expected and not _has_type(value, expected):
-            found.append(
-                Problem(where, "invalid", f"For '{where or 'body'}', {_show(value)} is not {_a(expected)}.")
-            )
+            found.append(Problem(where, "invalid", f"For '{where or 'body'}', {_show(value)} is not {_a(expected)}."))
             return
         if "enum" in schema and value not in schema["enum"]:
             allowed = ", ".join(str(option) for option in schema["enum"])
-            found.append(
-                Problem(where, "invalid", f"For '{where}', {_show(value)} is not one of: {allowed}.")
-            )
+            found.append(Problem(where, "invalid", f"For '{where}', {_show(value)} is not one of: {allowed}."))
         if isinstance(value, dict):
             properties = schema.get("properties", {})
             for name in schema.get("required", []):
@@ -712,9 +706,7 @@ class GitHubStandIn:
         request_body = operation.spec.get("requestBody")
         if request_body is None:
             if request.raw_body.strip():
-                self.violations.append(
-                    f"{request.method} {request.path}: sends a body, but the operation takes none"
-                )
+                self.violations.append(f"{request.method} {request.path}: sends a body, but the operation takes none")
             return
         schema = request_body["content"]["application/json"]["schema"]
         if not request.raw_body.strip():
@@ -742,9 +734,7 @@ class GitHubStandIn:
 
     def _validation_failed(self, operation: _Operation, problems: list[Problem], prefix: str = "") -> Reply:
         resource = {"issues": "IssueComment", "repos": "Hook"}.get(operation.operation_id.split("/")[0], "")
-        message = (
-            prefix + "\n".join(problem.message for problem in problems) if prefix else "Validation Failed"
-        )
+        message = prefix + "\n".join(problem.message for problem in problems) if prefix else "Validation Failed"
         return Reply(
             422,
             {
@@ -879,9 +869,7 @@ class GitHubStandIn:
             "last_response": {"code": None, "status": "unused", "message": None},
         }
 
-    def _page(
-        self, operation: _Operation, request: RecordedRequest, items: list[Any], repo: dict[str, Any]
-    ) -> Reply:
+    def _page(self, operation: _Operation, request: RecordedRequest, items: list[Any], repo: dict[str, Any]) -> Reply:
         def number(name: str, default: int) -> int:
             values = request.query.get(name)
             try:
@@ -1012,9 +1000,7 @@ class GitHubStandIn:
         for key in ("url", "content_type", "insecure_ssl"):
             if key in given:
                 value = given[key]
-                merged[key] = (
-                    str(int(value)) if key == "insecure_ssl" and isinstance(value, int | float) else value
-                )
+                merged[key] = str(int(value)) if key == "insecure_ssl" and isinstance(value, int | float) else value
         if given.get("secret"):
             merged["secret"] = given["secret"]
         return merged
@@ -1046,9 +1032,7 @@ class GitHubStandIn:
             return reply
         events = list(dict.fromkeys(body.get("events", ["push"])))
         if self._duplicate_hook(repo["full_name"], config, events):
-            return self._validation_failed(
-                operation, [Problem("", "custom", "Hook already exists on this repository")]
-            )
+            return self._validation_failed(operation, [Problem("", "custom", "Hook already exists on this repository")])
         hook = self._new_hook(repo["full_name"], config, events, body.get("active", True))
         view = self._hook_view(hook)
         return Reply(201, view, {"location": view["url"]})
@@ -1080,9 +1064,7 @@ class GitHubStandIn:
         events = list(body["events"]) if "events" in body else list(hook["events"])
         events += [event for event in body.get("add_events", []) if event not in events]
         events = [event for event in dict.fromkeys(events) if event not in body.get("remove_events", [])]
-        hook.update(
-            config=config, events=events, active=body.get("active", hook["active"]), updated_at=_timestamp()
-        )
+        hook.update(config=config, events=events, active=body.get("active", hook["active"]), updated_at=_timestamp())
         return Reply(200, self._hook_view(hook))
 
     def _delete_hook(self, operation: _Operation, request: RecordedRequest) -> Reply:
@@ -1128,9 +1110,7 @@ class GitHubStandIn:
                 len(records),
             )
         page = records[start : start + per_page]
-        kept = [
-            (name, value) for name, values in request.query.items() if name != "cursor" for value in values
-        ]
+        kept = [(name, value) for name, values in request.query.items() if name != "cursor" for value in values]
         repo = self._repos[hook["repo"].lower()]
 
         def link(first: dict[str, Any], rel: str) -> str:

@@ -33,8 +33,9 @@ def db_rows(db: Path, table: str, repo: str, pr: int) -> list[dict]:
         conn.close()
 
 
-def assert_nothing_left(project: str, label: str, db: Path, deployments_dir: Path, configs_dir: Path,
-                        repo: str, pr: int) -> None:
+def assert_nothing_left(
+    project: str, label: str, db: Path, deployments_dir: Path, configs_dir: Path, repo: str, pr: int
+) -> None:
     resources = project_resources(project)
     assert resources == {"containers": [], "volumes": [], "networks": [], "images": []}, resources
     assert not (deployments_dir / label).exists(), "work dir left behind"

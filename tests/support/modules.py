@@ -20,12 +20,25 @@ def run_module(tmp_path: Path, module: str, args: dict, check: bool = False) -> 
     # JSON is YAML; the args are test-made values without any "{{".
     task = {"name": module, f"preview.envs.{module}": args}
     playbook.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "tasks": [task]}], indent=1))
-    argv = [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", "-e", "ansible_connection=local",
-            "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)]
+    argv = [
+        str(ANSIBLE_PLAYBOOK),
+        "-i",
+        "localhost,",
+        "-e",
+        "ansible_connection=local",
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
+        str(playbook),
+    ]
     if check:
         argv.append("--check")
-    env = {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "minimal", "ANSIBLE_LOCALHOST_WARNING": "false",
-           "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "ANSIBLE_STDOUT_CALLBACK": "minimal",
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+    }
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path, check=False)
     match = _RESULT_RE.search(proc.stdout)
     assert match, f"no task result in ansible-playbook output:\n{proc.stdout}\n{proc.stderr}"

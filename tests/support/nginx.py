@@ -70,9 +70,7 @@ class PrivateNginx:
             f"  proxy_temp_path {self.root}/tmp_proxy;\n"
             f"  fastcgi_temp_path {self.root}/tmp_fastcgi;\n"
             f"  uwsgi_temp_path {self.root}/tmp_uwsgi;\n"
-            f"  scgi_temp_path {self.root}/tmp_scgi;\n"
-            + base
-            + "\n}\n"
+            f"  scgi_temp_path {self.root}/tmp_scgi;\n" + base + "\n}\n"
         )
         subprocess.run(self.test_command, check=True, capture_output=True)
         subprocess.run([self.nginx, "-p", str(self.root), "-c", str(self.conf)], check=True)
@@ -81,8 +79,9 @@ class PrivateNginx:
         return self
 
     def stop(self) -> None:
-        subprocess.run([self.nginx, "-p", str(self.root), "-c", str(self.conf), "-s", "quit"],
-                       capture_output=True, check=False)
+        subprocess.run(
+            [self.nginx, "-p", str(self.root), "-c", str(self.conf), "-s", "quit"], capture_output=True, check=False
+        )
         pid_file = self.root / "nginx.pid"
         deadline = time.monotonic() + 10
         while pid_file.exists() and time.monotonic() < deadline:

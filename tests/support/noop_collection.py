@@ -31,8 +31,9 @@ def noop_collection(root: Path, hold_slot: bool = False) -> str:
     them, through ansible-runner, without deploying anything."""
     coll = root / "ansible_collections" / "preview" / "envs"
     (coll / "playbooks").mkdir(parents=True, exist_ok=True)
-    (coll / "galaxy.yml").write_text("namespace: preview\nname: envs\nversion: 0.0.0\nauthors: [bench]\n"
-                                     "readme: README.md\n")
+    (coll / "galaxy.yml").write_text(
+        "namespace: preview\nname: envs\nversion: 0.0.0\nauthors: [bench]\nreadme: README.md\n"
+    )
     (coll / "README.md").write_text("no-op stand-in written by tests/support/noop_collection.py\n")
     kinds = {p.stem for p in (REPO_ROOT / "playbooks").glob("*.yml")} | {"deploy", "cleanup"}
     for kind in sorted(kinds):  # deploy, cleanup and whatever else the shim may run (reconcile, ...)

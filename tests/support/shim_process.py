@@ -17,8 +17,7 @@ from .nginx import free_port
 SECRET = "test-webhook-secret-0123456789"
 
 
-def shim_config(tmp: Path, repos: dict, preview: dict, github_api_url: str = "", token: str = "",
-                **extra) -> dict:
+def shim_config(tmp: Path, repos: dict, preview: dict, github_api_url: str = "", token: str = "", **extra) -> dict:
     config = {
         "webhook_secret": SECRET,
         "listen": {"host": "127.0.0.1", "port": free_port()},
@@ -26,8 +25,7 @@ def shim_config(tmp: Path, repos: dict, preview: dict, github_api_url: str = "",
         "runs_dir": str(tmp / "runs"),
         "collections_path": os.environ["ANSIBLE_COLLECTIONS_PATH"],
         "repositories": repos,
-        "preview": {"deployments_dir": str(tmp / "deployments"), "stop_timeout": 2, "health_timeout": 30,
-                    **preview},
+        "preview": {"deployments_dir": str(tmp / "deployments"), "stop_timeout": 2, "health_timeout": 30, **preview},
     }
     if github_api_url:
         config["github"] = {"api_url": github_api_url, "token": token}
@@ -59,8 +57,13 @@ class ShimProcess:
         env.pop("GITHUB_TOKEN", None)
         env.update(self.env)
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([str(shim), "--config", str(self.config_path)], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [str(shim), "--config", str(self.config_path)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -18,11 +18,17 @@ def load_payload(name: str) -> dict:
     return json.loads((FIXTURES / "payloads" / f"{name}.json").read_text())
 
 
-def pull_request_payload(action: str, repo: str, number: int, sha: str, updated_at: str,
-                         head_ref: str = "feature", title: str = "A change") -> dict:
+def pull_request_payload(
+    action: str, repo: str, number: int, sha: str, updated_at: str, head_ref: str = "feature", title: str = "A change"
+) -> dict:
     """The octokit example for `action`, with repository, number, SHA and time replaced."""
-    source = {"opened": "opened", "reopened": "reopened", "synchronize": "synchronize",
-              "closed": "closed", "labeled": "labeled"}.get(action, "opened")
+    source = {
+        "opened": "opened",
+        "reopened": "reopened",
+        "synchronize": "synchronize",
+        "closed": "closed",
+        "labeled": "labeled",
+    }.get(action, "opened")
     payload = copy.deepcopy(load_payload(f"pull_request.{source}.octokit"))
     payload["action"] = action
     owner, name = repo.split("/")
@@ -54,7 +60,8 @@ def signed_headers(secret: str, body: bytes, event: str = "pull_request", delive
     }
 
 
-def send(url: str, secret: str, payload: dict, event: str = "pull_request", delivery: str | None = None,
-         timeout: float = 10) -> requests.Response:
+def send(
+    url: str, secret: str, payload: dict, event: str = "pull_request", delivery: str | None = None, timeout: float = 10
+) -> requests.Response:
     body = json.dumps(payload).encode()
     return requests.post(url, data=body, headers=signed_headers(secret, body, event, delivery), timeout=timeout)

@@ -16,7 +16,7 @@ def render_failed(tmp_path, reason: str, logs: str) -> str:
         "name": "Render the failure comment",
         "ansible.builtin.copy": {
             "content": f"{{{{ lookup('ansible.builtin.template', '{template}', "
-                       "template_vars={'preview_pr_phase': 'failed'}) }}",
+            "template_vars={'preview_pr_phase': 'failed'}) }}",
             "dest": str(out),
             "mode": "0644",
         },

@@ -33,8 +33,9 @@ def _template_task(role: str, src: str) -> dict:
     raise AssertionError(f"role {role} has no template task for {src}")
 
 
-def run_play(tmp_path: Path, role: str, tasks: list[dict], overrides: dict | None = None,
-             name: str = "play") -> subprocess.CompletedProcess:
+def run_play(
+    tmp_path: Path, role: str, tasks: list[dict], overrides: dict | None = None, name: str = "play"
+) -> subprocess.CompletedProcess:
     """Run `tasks` on localhost with roles/<role>'s defaults and vars, `overrides` as extra vars
     (above both in precedence)."""
     play = {
@@ -47,8 +48,13 @@ def run_play(tmp_path: Path, role: str, tasks: list[dict], overrides: dict | Non
     playbook, extra = tmp_path / f"{name}.yml", tmp_path / f"{name}.json"
     playbook.write_text(yaml.safe_dump([play]))
     extra.write_text(json.dumps({"ansible_python_interpreter": sys.executable, **(overrides or {})}))
-    return subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-e", f"@{extra}", str(playbook)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", "localhost,", "-e", f"@{extra}", str(playbook)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def render(tmp_path: Path, role: str, src: str, overrides: dict | None = None) -> subprocess.CompletedProcess:
@@ -57,8 +63,13 @@ def render(tmp_path: Path, role: str, src: str, overrides: dict | None = None) -
     task = {"src": str(ROLES / role / "templates" / src), "dest": str(tmp_path / Path(src).stem), "mode": "0755"}
     if "validate" in args:
         task["validate"] = args["validate"]
-    return run_play(tmp_path, role, [{"name": f"Render {src}", "ansible.builtin.template": task}], overrides,
-                    name=f"render-{Path(src).stem}")
+    return run_play(
+        tmp_path,
+        role,
+        [{"name": f"Render {src}", "ansible.builtin.template": task}],
+        overrides,
+        name=f"render-{Path(src).stem}",
+    )
 
 
 def rendered(tmp_path: Path, role: str, src: str, overrides: dict | None = None) -> str:
@@ -74,8 +85,10 @@ def nginx_vars(tmp_path: Path) -> dict:
     configs = tmp_path / "preview-configs"
     configs.mkdir()
     rendered(tmp_path, "nginx", "preview-nginx-validate.sh.j2")
-    return {"nginx_validate_script": str(tmp_path / "preview-nginx-validate.sh"),
-            "nginx_preview_configs_dir": str(configs)}
+    return {
+        "nginx_validate_script": str(tmp_path / "preview-nginx-validate.sh"),
+        "nginx_preview_configs_dir": str(configs),
+    }
 
 
 needs_nginx = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
@@ -91,12 +104,39 @@ def test_base_site_template_with_defaults_is_the_bootstrap_file(tmp_path):
 @needs_nginx
 def test_base_site_with_tls_passes_nginx_t(tmp_path, nginx_vars):
     cert, key = tmp_path / "wildcard.crt", tmp_path / "wildcard.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=*.preview.test", "-keyout", str(key), "-out", str(cert)],
-                   capture_output=True, check=True, timeout=60)
-    text = rendered(tmp_path, "nginx", "preview-base.conf.j2", {
-        **nginx_vars, "nginx_tls_enabled": True, "nginx_tls_certificate": str(cert),
-        "nginx_tls_certificate_key": str(key), "nginx_shim_port": 3900})
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=*.preview.test",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    text = rendered(
+        tmp_path,
+        "nginx",
+        "preview-base.conf.j2",
+        {
+            **nginx_vars,
+            "nginx_tls_enabled": True,
+            "nginx_tls_certificate": str(cert),
+            "nginx_tls_certificate_key": str(key),
+            "nginx_shim_port": 3900,
+        },
+    )
     assert "listen 443 ssl default_server;" in text
     assert f"ssl_certificate {cert};" in text
     assert "proxy_pass http://127.0.0.1:3900;" in text
@@ -137,10 +177,17 @@ def _shim_vars(**extra) -> dict:
 
 
 def test_shim_config_loads_and_holds_no_secret(tmp_path):
-    text = rendered(tmp_path, "shim", "config.yml.j2", _shim_vars(
-        shim_preview_settings={"domain": "preview.example.com", "port_range": [8100, 8199]},
-        shim_policy={"forks": "deny"}, shim_github_webhook_url="https://preview.example.com/webhook/github",
-        shim_config_extra={"ttl_hours": 24}))
+    text = rendered(
+        tmp_path,
+        "shim",
+        "config.yml.j2",
+        _shim_vars(
+            shim_preview_settings={"domain": "preview.example.com", "port_range": [8100, 8199]},
+            shim_policy={"forks": "deny"},
+            shim_github_webhook_url="https://preview.example.com/webhook/github",
+            shim_config_extra={"ttl_hours": 24},
+        ),
+    )
     assert SECRET not in text and TOKEN not in text
     loaded = shim_config.load(tmp_path / "config.yml", environ={"PREVIEW_WEBHOOK_SECRET": SECRET})
     assert (loaded.listen_host, loaded.listen_port) == ("127.0.0.1", 3000)
@@ -164,12 +211,21 @@ def test_shim_config_and_env_file_from_a_preview_config_file(tmp_path):
     # `preview setup` passes its configuration file as preview_config_file: the secrets go to the
     # environment file, provision: goes nowhere, everything else to the config file.
     source = tmp_path / "preview.yml"
-    source.write_text(yaml.safe_dump({
-        "webhook_secret": SECRET, "github": {"token": TOKEN, "webhook_url": "http://203.0.113.5/webhook/github"},
-        "listen": {"host": "0.0.0.0", "port": 3100}, "concurrency": 3,
-        "repositories": {"octo/app": {"clone_url": "https://github.com/octo/app.git"}},
-        "preview": {"public_url": "http://203.0.113.5"}, "policy": {"forks": "allow"}, "ttl_hours": 12,
-        "provision": {"host": "203.0.113.5"}}))
+    source.write_text(
+        yaml.safe_dump(
+            {
+                "webhook_secret": SECRET,
+                "github": {"token": TOKEN, "webhook_url": "http://203.0.113.5/webhook/github"},
+                "listen": {"host": "0.0.0.0", "port": 3100},
+                "concurrency": 3,
+                "repositories": {"octo/app": {"clone_url": "https://github.com/octo/app.git"}},
+                "preview": {"public_url": "http://203.0.113.5"},
+                "policy": {"forks": "allow"},
+                "ttl_hours": 12,
+                "provision": {"host": "203.0.113.5"},
+            }
+        )
+    )
     overrides = {"shim_venv": sys.prefix, "preview_config_file": str(source)}
     text = rendered(tmp_path, "shim", "config.yml.j2", overrides)
     assert SECRET not in text and TOKEN not in text and "provision" not in text
@@ -214,20 +270,33 @@ def test_supervisor_restarts_a_failed_shim_restarts_on_sighup_and_stops_on_sigte
     fake = venv / "bin" / "preview-shim"
     fake.write_text(
         "#!/bin/sh\n"
-        f"echo \"$PREVIEW_WEBHOOK_SECRET $*\" >>{starts}\n"
-        f"[ \"$(wc -l <{starts})\" -gt 1 ] || exit 3\n"
+        f'echo "$PREVIEW_WEBHOOK_SECRET $*" >>{starts}\n'
+        f'[ "$(wc -l <{starts})" -gt 1 ] || exit 3\n'
         "trap 'exit 0' TERM\n"
-        "while :; do sleep 0.1; done\n")
+        "while :; do sleep 0.1; done\n"
+    )
     fake.chmod(0o755)
     env_file = tmp_path / "shim.env"
     env_file.write_text(f"# comment\nPREVIEW_WEBHOOK_SECRET={SECRET}\n")
     user = subprocess.run(["id", "-un"], capture_output=True, text=True, check=True).stdout.strip()
     group = subprocess.run(["id", "-gn"], capture_output=True, text=True, check=True).stdout.strip()
-    rendered(tmp_path, "shim", "preview-shim-supervise.sh.j2", _shim_vars(
-        shim_venv=str(venv), shim_env_file=str(env_file), shim_user=user, shim_group=group,
-        shim_pid_file=str(tmp_path / "shim.pid"), shim_home=str(tmp_path), shim_restart_delay=0))
-    supervisor = subprocess.Popen(["sh", str(tmp_path / "preview-shim-supervise.sh")],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    rendered(
+        tmp_path,
+        "shim",
+        "preview-shim-supervise.sh.j2",
+        _shim_vars(
+            shim_venv=str(venv),
+            shim_env_file=str(env_file),
+            shim_user=user,
+            shim_group=group,
+            shim_pid_file=str(tmp_path / "shim.pid"),
+            shim_home=str(tmp_path),
+            shim_restart_delay=0,
+        ),
+    )
+    supervisor = subprocess.Popen(
+        ["sh", str(tmp_path / "preview-shim-supervise.sh")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
     def wait_for_starts(count: int) -> None:
         for _attempt in range(100):
@@ -257,18 +326,24 @@ def test_supervisor_restarts_a_failed_shim_restarts_on_sighup_and_stops_on_sigte
     assert SECRET not in output
 
 
-@pytest.mark.parametrize(("secret", "token", "accepted"), [
-    (SECRET, TOKEN, True),
-    (SECRET, "", True),
-    ("too-short", "", False),
-    ("a secret with spaces", "", False),
-    ("quote'in-the-secret", "", False),
-    ("dollar$in-the-secret", "", False),
-    (SECRET, 'ghp_"quoted"', False),
-])
+@pytest.mark.parametrize(
+    ("secret", "token", "accepted"),
+    [
+        (SECRET, TOKEN, True),
+        (SECRET, "", True),
+        ("too-short", "", False),
+        ("a secret with spaces", "", False),
+        ("quote'in-the-secret", "", False),
+        ("dollar$in-the-secret", "", False),
+        (SECRET, 'ghp_"quoted"', False),
+    ],
+)
 def test_shim_refuses_secrets_the_env_file_cannot_hold(tmp_path, secret, token, accepted):
-    task = next(t for t in yaml.safe_load((ROLES / "shim" / "tasks" / "main.yml").read_text())
-                if t.get("name") == "Check the secrets")
+    task = next(
+        t
+        for t in yaml.safe_load((ROLES / "shim" / "tasks" / "main.yml").read_text())
+        if t.get("name") == "Check the secrets"
+    )
     result = run_play(tmp_path, "shim", [task], {"shim_webhook_secret": secret, "shim_github_token": token})
     assert (result.returncode == 0) is accepted, result.stdout[-2000:]
     assert secret not in result.stdout or accepted

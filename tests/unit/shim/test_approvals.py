@@ -35,8 +35,12 @@ class Shim:
     """Intake through Falcon, the converger driven by hand on its `run=` seam, GitHub's part by the stand-in."""
 
     def __init__(self, tmp_path, github: GitHubStandIn):
-        self.config = Config(webhook_secret=SECRET, github_token=TOKEN, github_api_url=github.base_url,
-                             repositories={REPO: RepoConfig(REPO, "/srv/hello", "hello")})
+        self.config = Config(
+            webhook_secret=SECRET,
+            github_token=TOKEN,
+            github_api_url=github.base_url,
+            repositories={REPO: RepoConfig(REPO, "/srv/hello", "hello")},
+        )
         self.store = Store(str(tmp_path / "state.db"))
         self.clock = Clock()
         self.runs = Runs()
@@ -88,8 +92,10 @@ def permission_requests(github) -> list[str]:
     return [r.path for r in github.requests if r.path.endswith("/permission")]
 
 
-@pytest.mark.parametrize(("role", "deploys"), [("admin", True), ("maintain", True), ("write", True),
-                                               ("triage", False), ("read", False), (None, False)])
+@pytest.mark.parametrize(
+    ("role", "deploys"),
+    [("admin", True), ("maintain", True), ("write", True), ("triage", False), ("read", False), (None, False)],
+)
 def test_only_a_label_from_someone_who_may_write_deploys(shim, github, role, deploys):
     github.set_role(REPO, "maintainer", role)
     shim.send("opened", A)
@@ -191,9 +197,11 @@ def test_a_redirect_is_not_followed_with_the_token():
 def test_without_a_token_a_claim_waits(tmp_path, caplog):
     config = Config(webhook_secret=SECRET, repositories={REPO: RepoConfig(REPO, "/srv/hello", "hello")})
     store = Store(str(tmp_path / "state.db"))
-    store.query("INSERT INTO desired (repo, pr, state, sha, pr_updated_at, generation, applied_generation, changed,"
-                " reason, claim_sha, claim_by) VALUES (?, 5, 'held', ?, '', 1, 1, 0, 'fork-needs-approval', ?, 'm')",
-                (REPO, A, A))
+    store.query(
+        "INSERT INTO desired (repo, pr, state, sha, pr_updated_at, generation, applied_generation, changed,"
+        " reason, claim_sha, claim_by) VALUES (?, 5, 'held', ?, '', 1, 1, 0, 'fork-needs-approval', ?, 'm')",
+        (REPO, A, A),
+    )
     assert ApprovalVerifier.from_config(config, store).run_once() == 0
     assert store.desired(REPO, 5)["claim_sha"] == A and "no github.token" in caplog.text
     store.close()
@@ -209,8 +217,14 @@ class NoReconcile:
 
 def test_the_converger_loop_confirms_and_deploys_on_its_own(shim, github):
     github.set_role(REPO, "maintainer", "maintain")
-    converger = Converger(shim.config, shim.store, run=shim.runs, poll_interval=0.05, reconciler=NoReconcile(),
-                          verifier=ApprovalVerifier.from_config(shim.config, shim.store))
+    converger = Converger(
+        shim.config,
+        shim.store,
+        run=shim.runs,
+        poll_interval=0.05,
+        reconciler=NoReconcile(),
+        verifier=ApprovalVerifier.from_config(shim.config, shim.store),
+    )
     shim.client = falcon.testing.TestClient(create_app(shim.config, shim.store, converger))
     loop = threading.Thread(target=converger._main, daemon=True)
     loop.start()

@@ -40,8 +40,9 @@ class FlakyStore(Store):
 
 
 def config(concurrency=2) -> Config:
-    return Config(webhook_secret="s" * 20, concurrency=concurrency,
-                  repositories={REPO: RepoConfig(REPO, "/srv/r", "r")})
+    return Config(
+        webhook_secret="s" * 20, concurrency=concurrency, repositories={REPO: RepoConfig(REPO, "/srv/r", "r")}
+    )
 
 
 def want(store, pr, state="present", sha=A, at="2026-01-01T00:00:00Z"):
@@ -141,7 +142,9 @@ def test_a_store_error_frees_the_slot_and_backs_off_then_succeeds(tmp_path, brok
     settle(converger)
     assert store.pending() == []
     assert store.query("SELECT pr, status FROM runs WHERE status='successful' ORDER BY pr") == [
-        {"pr": 1, "status": "successful"}, {"pr": 2, "status": "successful"}]
+        {"pr": 1, "status": "successful"},
+        {"pr": 2, "status": "successful"},
+    ]
     store.close()
 
 

@@ -10,8 +10,12 @@ SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 
 @pytest.mark.parametrize(
     "fixture",
-    ["pull_request.opened.octokit", "pull_request.reopened.octokit", "pull_request.synchronize.octokit",
-     "pull_request.closed.octokit"],
+    [
+        "pull_request.opened.octokit",
+        "pull_request.reopened.octokit",
+        "pull_request.synchronize.octokit",
+        "pull_request.closed.octokit",
+    ],
 )
 def test_real_payloads(fixture):
     event = parse_pull_request(load_payload(fixture))
@@ -85,9 +89,17 @@ def test_the_largest_pr_number_is_taken():
     assert parse_pull_request(payload).pr == PR_NUMBER_MAX
 
 
-@pytest.mark.parametrize(("login", "sender"), [("Codertocat", "Codertocat"), ("octo-cat-1", "octo-cat-1"),
-                                               ("dependabot[bot]", ""), ("../../admin", ""), ("x" * 40, ""),
-                                               (None, "")])
+@pytest.mark.parametrize(
+    ("login", "sender"),
+    [
+        ("Codertocat", "Codertocat"),
+        ("octo-cat-1", "octo-cat-1"),
+        ("dependabot[bot]", ""),
+        ("../../admin", ""),
+        ("x" * 40, ""),
+        (None, ""),
+    ],
+)
 def test_the_sender_is_a_login_or_nothing(login, sender):
     payload = load_payload("pull_request.labeled.octokit")
     payload["sender"]["login"] = login

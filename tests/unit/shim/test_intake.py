@@ -100,8 +100,11 @@ def test_each_delivery_of_a_batch_is_decided_in_order_as_if_alone(tmp_path):
 
     assert [r.outcome for r in results] == ["accepted", "duplicate", "unchanged", "stale"]
     assert (results[0].state, results[0].reason, results[0].generation) == ("present", "deploy", 1)
-    assert store.query("SELECT guid FROM deliveries ORDER BY guid") == [{"guid": "g-a"}, {"guid": "g-b"},
-                                                                        {"guid": "g-c"}]
+    assert store.query("SELECT guid FROM deliveries ORDER BY guid") == [
+        {"guid": "g-a"},
+        {"guid": "g-b"},
+        {"guid": "g-c"},
+    ]
     store.close()
 
 

@@ -9,8 +9,18 @@ A, B = "a" * 40, "b" * 40
 
 
 def event(action="opened", sha=A, fork=False, author="dev", labels=(), label="", sender="maintainer"):
-    return PrEvent(action=action, repo="o/r", pr=1, sha=sha, updated_at="2026-01-01T00:00:00Z", is_fork=fork,
-                   author=author, labels=frozenset(labels), label=label, sender=sender)
+    return PrEvent(
+        action=action,
+        repo="o/r",
+        pr=1,
+        sha=sha,
+        updated_at="2026-01-01T00:00:00Z",
+        is_fork=fork,
+        author=author,
+        labels=frozenset(labels),
+        label=label,
+        sender=sender,
+    )
 
 
 def test_same_repo_pr_deploys():
@@ -27,8 +37,7 @@ def test_fork_waits_for_the_approval_label():
 
 
 def test_approval_holds_for_that_sha_only():
-    approved = decide(event("labeled", fork=True, labels={"preview-approved"}, label="preview-approved"), Policy(),
-                      A)
+    approved = decide(event("labeled", fork=True, labels={"preview-approved"}, label="preview-approved"), Policy(), A)
     assert (approved.state, approved.approved_sha) == ("present", A)
     pushed = decide(event("synchronize", sha=B, fork=True, labels={"preview-approved"}), Policy(), A)
     assert (pushed.state, pushed.reason) == ("held", "fork-needs-approval")
@@ -91,14 +100,25 @@ def test_a_pr_that_waits_for_no_approval_keeps_no_claim():
 
 
 def test_removing_the_label_drops_a_claim():
-    decision = decide(event("unlabeled", fork=True, label="preview-approved"), Policy(), held_sha=A, claim_sha=A,
-                      claim_by="maintainer")
+    decision = decide(
+        event("unlabeled", fork=True, label="preview-approved"),
+        Policy(),
+        held_sha=A,
+        claim_sha=A,
+        claim_by="maintainer",
+    )
     assert (decision.state, decision.claim_sha, decision.claim_by) == ("held", "", "")
 
 
 def row(state="held", reason="fork-needs-approval", sha=A, claim_sha=A, approved_sha=""):
-    return {"state": state, "reason": reason, "sha": sha, "claim_sha": claim_sha, "approved_sha": approved_sha,
-            "pinned": 0}
+    return {
+        "state": state,
+        "reason": reason,
+        "sha": sha,
+        "claim_sha": claim_sha,
+        "approved_sha": approved_sha,
+        "pinned": 0,
+    }
 
 
 def test_a_confirmed_claim_deploys_the_commit_it_names():
@@ -107,11 +127,14 @@ def test_a_confirmed_claim_deploys_the_commit_it_names():
     assert decision.claim_sha == ""
 
 
-@pytest.mark.parametrize(("current", "allowed", "state", "approved"), [
-    (row(), False, "held", ""),  # the sender may not approve: the approval is dropped
-    (row(sha=B), True, "held", A),  # pushed meanwhile: the approval stays with its commit, the PR waits
-    (row(state="absent", reason="closed"), True, "absent", A),
-])
+@pytest.mark.parametrize(
+    ("current", "allowed", "state", "approved"),
+    [
+        (row(), False, "held", ""),  # the sender may not approve: the approval is dropped
+        (row(sha=B), True, "held", A),  # pushed meanwhile: the approval stays with its commit, the PR waits
+        (row(state="absent", reason="closed"), True, "absent", A),
+    ],
+)
 def test_a_claim_moves_nothing_else(current, allowed, state, approved):
     decision = approval_settled(current, allowed)
     assert (decision.state, decision.approved_sha, decision.claim_sha) == (state, approved, "")

@@ -87,9 +87,15 @@ def test_a_missing_preview_runs_again_unless_its_last_deploy_failed(tmp_path):
             _decide(store, f"g{pr}", pr, "present", "2026-01-01T00:00:00Z")
         _converge(store)
 
-        result = _missing(store, config, [{"repo": "o/r", "pr": 1, "label": "r-pr-1", "status": "live"},
-                                          {"repo": "o/r", "pr": 2, "label": "r-pr-2", "status": "failed"},
-                                          {"repo": "o/r", "pr": 3, "label": "r-pr-3", "status": ""}])
+        result = _missing(
+            store,
+            config,
+            [
+                {"repo": "o/r", "pr": 1, "label": "r-pr-1", "status": "live"},
+                {"repo": "o/r", "pr": 2, "label": "r-pr-2", "status": "failed"},
+                {"repo": "o/r", "pr": 3, "label": "r-pr-3", "status": ""},
+            ],
+        )
 
         assert result["redeploy"] == [("o/r", 1), ("o/r", 3)]
         assert sorted((item.pr, item.reason) for item in store.pending()) == [(1, "missing"), (3, "missing")]

@@ -268,8 +268,12 @@ def test_a_token_that_may_read_but_not_redeliver_is_logged_and_asked_again_later
 def test_every_configured_repository_is_checked(github, receiver, store):
     for repo in (REPO, "octo/other"):
         github.add_hook(repo, receiver.url, events=["pull_request"], secret=SECRET)
-        github.deliver(repo, "pull_request", pull_request_payload("opened", repo, 1, SHA, "2026-12-01T10:00:00Z"),
-                       guid=f"guid-{repo}")
+        github.deliver(
+            repo,
+            "pull_request",
+            pull_request_payload("opened", repo, 1, SHA, "2026-12-01T10:00:00Z"),
+            guid=f"guid-{repo}",
+        )
     redeliverer = Redeliverer(make_config(github.base_url, receiver.url, repos=(REPO, "octo/other")), store)
     assert sorted(redeliverer.check()) == ["guid-octo/hello", "guid-octo/other"]
 
@@ -366,9 +370,12 @@ def test_config_defaults(tmp_path):
 
 
 def test_config_keys(tmp_path):
-    config = config_mod.load(write_config(
-        tmp_path, "github: {webhook_url: 'https://preview.example.com/webhook/github'}\nredeliver_interval: 1\n"
-    ), environ={})
+    config = config_mod.load(
+        write_config(
+            tmp_path, "github: {webhook_url: 'https://preview.example.com/webhook/github'}\nredeliver_interval: 1\n"
+        ),
+        environ={},
+    )
     assert (config.github_webhook_url, config.redeliver_interval) == ("https://preview.example.com/webhook/github", 1)
 
 

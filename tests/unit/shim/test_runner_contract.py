@@ -15,12 +15,23 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _config(tmp_path, **preview) -> Config:
-    return Config(webhook_secret="s" * 20, repositories={}, github_token="ghp_secret-token",
-                  state_db=str(tmp_path / "state" / "state.db"), runs_dir=str(tmp_path / "runs"), preview=preview)
+    return Config(
+        webhook_secret="s" * 20,
+        repositories={},
+        github_token="ghp_secret-token",
+        state_db=str(tmp_path / "state" / "state.db"),
+        runs_dir=str(tmp_path / "runs"),
+        preview=preview,
+    )
 
 
-REPO = RepoConfig(full_name="octo/app", clone_url="https://github.com/octo/app.git", slug="app",
-                  compose_allow=("cap_add", "sysctls"), limits={"memory": "1g"})
+REPO = RepoConfig(
+    full_name="octo/app",
+    clone_url="https://github.com/octo/app.git",
+    slug="app",
+    compose_allow=("cap_add", "sysctls"),
+    limits={"memory": "1g"},
+)
 
 
 @pytest.mark.parametrize(("fork", "allowed"), [(False, ["cap_add", "sysctls"]), (True, [])])
@@ -45,17 +56,34 @@ def test_extravars_carry_the_token_files_path_never_the_token(tmp_path):
 
 
 def test_the_run_environment_keeps_what_the_runner_added_and_the_allow_list_only():
-    shim_env = {"PATH": "/usr/bin", "HOME": "/root", "GITHUB_TOKEN": "t", "PREVIEW_WEBHOOK_SECRET": "s",
-                "AWS_SECRET_ACCESS_KEY": "k", "ANSIBLE_CONFIG": "/etc/ansible.cfg", "DOCKER_HOST": "unix:///x"}
-    prepared = {**shim_env, "ANSIBLE_STDOUT_CALLBACK": "awx_display", "AWX_ISOLATED_DATA_DIR": "/runs/r/artifacts",
-                "PATH": "/venv/bin:/usr/bin"}
+    shim_env = {
+        "PATH": "/usr/bin",
+        "HOME": "/root",
+        "GITHUB_TOKEN": "t",
+        "PREVIEW_WEBHOOK_SECRET": "s",
+        "AWS_SECRET_ACCESS_KEY": "k",
+        "ANSIBLE_CONFIG": "/etc/ansible.cfg",
+        "DOCKER_HOST": "unix:///x",
+    }
+    prepared = {
+        **shim_env,
+        "ANSIBLE_STDOUT_CALLBACK": "awx_display",
+        "AWX_ISOLATED_DATA_DIR": "/runs/r/artifacts",
+        "PATH": "/venv/bin:/usr/bin",
+    }
     envvars = {"PATH": "/venv/bin:/usr/bin", "TMPDIR": "/runs/r/tmp"}
 
     env = run_environment({**prepared, **envvars}, envvars, inherited=shim_env)
 
-    assert env == {"PATH": "/venv/bin:/usr/bin", "HOME": "/root", "ANSIBLE_CONFIG": "/etc/ansible.cfg",
-                   "DOCKER_HOST": "unix:///x", "ANSIBLE_STDOUT_CALLBACK": "awx_display",
-                   "AWX_ISOLATED_DATA_DIR": "/runs/r/artifacts", "TMPDIR": "/runs/r/tmp"}
+    assert env == {
+        "PATH": "/venv/bin:/usr/bin",
+        "HOME": "/root",
+        "ANSIBLE_CONFIG": "/etc/ansible.cfg",
+        "DOCKER_HOST": "unix:///x",
+        "ANSIBLE_STDOUT_CALLBACK": "awx_display",
+        "AWX_ISOLATED_DATA_DIR": "/runs/r/artifacts",
+        "TMPDIR": "/runs/r/tmp",
+    }
 
 
 def test_the_default_limits_are_the_roles():

@@ -7,8 +7,11 @@ import pytest
 from shim.signature import sign, verify
 from tests.support.webhooks import FIXTURES
 
-VECTORS = [v for v in json.loads((FIXTURES / "signature-test-vectors.json").read_text())["vectors"]
-           if v["header_name"] == "X-Hub-Signature-256"]
+VECTORS = [
+    v
+    for v in json.loads((FIXTURES / "signature-test-vectors.json").read_text())["vectors"]
+    if v["header_name"] == "X-Hub-Signature-256"
+]
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["id"] for v in VECTORS])
@@ -20,9 +23,14 @@ def test_published_vectors(vector):
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "sha256=", "sha1=126f2c800419c60137ce748d7672e77b65cf16d6",
-     "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
-     "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e18"],
+    [
+        None,
+        "",
+        "sha256=",
+        "sha1=126f2c800419c60137ce748d7672e77b65cf16d6",
+        "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e18",
+    ],
 )
 def test_anything_else_fails(header):
     assert not verify("It's a Secret to Everybody", b"Hello, World!", header)

@@ -102,9 +102,11 @@ def test_a_state_file_of_an_older_version_gets_the_new_columns(tmp_path):
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE desired (repo TEXT NOT NULL, pr INTEGER NOT NULL, state TEXT NOT NULL,"
-                 " sha TEXT NOT NULL, pr_updated_at TEXT NOT NULL, generation INTEGER NOT NULL,"
-                 " applied_generation INTEGER NOT NULL DEFAULT 0, changed REAL NOT NULL, PRIMARY KEY (repo, pr))")
+    conn.execute(
+        "CREATE TABLE desired (repo TEXT NOT NULL, pr INTEGER NOT NULL, state TEXT NOT NULL,"
+        " sha TEXT NOT NULL, pr_updated_at TEXT NOT NULL, generation INTEGER NOT NULL,"
+        " applied_generation INTEGER NOT NULL DEFAULT 0, changed REAL NOT NULL, PRIMARY KEY (repo, pr))"
+    )
     conn.execute("INSERT INTO desired VALUES ('o/r', 1, 'present', ?, '2026-01-01T00:00:00Z', 1, 1, 0)", (A,))
     conn.commit()
     conn.close()
@@ -148,18 +150,22 @@ def test_prune_forgets_old_history_and_keeps_what_still_matters(store):
     assert accept(store, "reopen-1", "present", B, "2026-03-01T00:00:00Z", pr=1) == ("accepted", 1)
 
 
-@pytest.mark.parametrize(("extra", "days", "error"), [
-    ("", 30.0, None),
-    ("history_days: 90\n", 90.0, None),
-    ("history_days: 3\n", None, "history_days must be at least 8"),
-    ("history_days: forever\n", None, "history_days must be a number"),
-])
+@pytest.mark.parametrize(
+    ("extra", "days", "error"),
+    [
+        ("", 30.0, None),
+        ("history_days: 90\n", 90.0, None),
+        ("history_days: 3\n", None, "history_days must be at least 8"),
+        ("history_days: forever\n", None, "history_days must be a number"),
+    ],
+)
 def test_history_days_outlives_githubs_redelivery_window(tmp_path, extra, days, error):
     from shim import config as config_mod
 
     path = tmp_path / "config.yml"
-    path.write_text("webhook_secret: s3cret-s3cret-s3cret\nrepositories:\n  octo/hello: {clone_url: /srv/hello}\n"
-                    + extra)
+    path.write_text(
+        "webhook_secret: s3cret-s3cret-s3cret\nrepositories:\n  octo/hello: {clone_url: /srv/hello}\n" + extra
+    )
     if error:
         with pytest.raises(config_mod.ConfigError, match=error):
             config_mod.load(str(path), environ={})
@@ -250,10 +256,16 @@ def test_a_denied_fork_pr_is_told_once_not_on_every_push(store):
     policy = Policy(forks="deny")
 
     def push(guid, sha, at):
-        event = PrEvent(action="synchronize", repo="o/r", pr=1, sha=sha, updated_at=at, is_fork=True,
-                        author="stranger")
-        return store.accept(guid, "pull_request", "synchronize", "o/r", 1,
-                            lambda row: decide(event, policy, row["approved_sha"] if row else ""), at)
+        event = PrEvent(action="synchronize", repo="o/r", pr=1, sha=sha, updated_at=at, is_fork=True, author="stranger")
+        return store.accept(
+            guid,
+            "pull_request",
+            "synchronize",
+            "o/r",
+            1,
+            lambda row: decide(event, policy, row["approved_sha"] if row else ""),
+            at,
+        )
 
     assert push("g1", A, "2026-01-01T00:00:00Z") == ("accepted", 1)
     [hold] = store.pending()

@@ -34,8 +34,11 @@ class Notified:
 
 @pytest.fixture
 def env(tmp_path):
-    config = Config(webhook_secret=SECRET, max_body_bytes=64 * 1024,
-                    repositories={"octo/hello": RepoConfig("octo/hello", "/srv/hello", "hello")})
+    config = Config(
+        webhook_secret=SECRET,
+        max_body_bytes=64 * 1024,
+        repositories={"octo/hello": RepoConfig("octo/hello", "/srv/hello", "hello")},
+    )
     store = Store(str(tmp_path / "state.db"))
     worker = Notified()
     client = falcon.testing.TestClient(create_app(config, store, worker))

@@ -71,9 +71,7 @@ def schema(standin, name):
         ("POST", f"/repos/{REPO}/hooks", {"events": ["push"]}, 422, "Config must have a url"),
     ],
 )
-def test_requests_that_break_the_contract_are_refused_and_recorded(
-    standin, method, path, json, status, violation
-):
+def test_requests_that_break_the_contract_are_refused_and_recorded(standin, method, path, json, status, violation):
     response = call(standin, method, path, json=json)
 
     assert response.status_code == status
@@ -105,14 +103,10 @@ def test_bodies_that_are_not_json_objects_get_400(standin, data, message):
 
 
 def test_unknown_query_parameters_are_recorded_but_ignored_like_github_does(standin):
-    response = call(
-        standin, "GET", f"/repos/{REPO}/issues/7/comments", params={"per_page": 2, "sort": "desc"}
-    )
+    response = call(standin, "GET", f"/repos/{REPO}/issues/7/comments", params={"per_page": 2, "sort": "desc"})
 
     assert response.status_code == 200
-    assert standin.violations == [
-        f"GET /repos/{REPO}/issues/7/comments: query parameter 'sort' is not in the contract"
-    ]
+    assert standin.violations == [f"GET /repos/{REPO}/issues/7/comments: query parameter 'sort' is not in the contract"]
 
 
 @pytest.mark.parametrize(
@@ -170,9 +164,7 @@ def test_comment_answers_match_the_issue_comment_schema(standin):
 
 def test_hook_answers_match_the_hook_schema_and_never_show_the_secret(standin):
     config = {"url": "https://hooks.example/github", "content_type": "json", "secret": "s3cret"}
-    created = call(
-        standin, "POST", f"/repos/{REPO}/hooks", json={"config": config, "events": ["pull_request"]}
-    )
+    created = call(standin, "POST", f"/repos/{REPO}/hooks", json={"config": config, "events": ["pull_request"]})
     listed = call(standin, "GET", f"/repos/{REPO}/hooks")
 
     assert created.status_code == 201
@@ -457,8 +449,10 @@ def test_base_url_needs_a_running_server():
 # -- collaborator permissions --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "permission"), [("admin", "admin"), ("maintain", "write"), ("write", "write"),
-                                                  ("triage", "read"), ("read", "read")])
+@pytest.mark.parametrize(
+    ("role", "permission"),
+    [("admin", "admin"), ("maintain", "write"), ("write", "write"), ("triage", "read"), ("read", "read")],
+)
 def test_a_collaborators_permission_matches_its_schema(standin, role, permission):
     standin.set_role(REPO, "Mona", role)
     response = call(standin, "GET", f"/repos/{REPO}/collaborators/mona/permission")

@@ -114,8 +114,13 @@ def test_a_repository_without_hooks_gets_nothing_and_an_unknown_one_is_an_error(
 
 @pytest.mark.parametrize(
     ("status", "recorded"),
-    [(200, "OK"), (204, "OK"), (302, "Invalid HTTP Response: 302"), (401, "Invalid HTTP Response: 401"),
-     (502, "Invalid HTTP Response: 502")],
+    [
+        (200, "OK"),
+        (204, "OK"),
+        (302, "Invalid HTTP Response: 302"),
+        (401, "Invalid HTTP Response: 401"),
+        (502, "Invalid HTTP Response: 502"),
+    ],
 )
 def test_the_answer_decides_the_status(standin, receiver, status, recorded):
     standin.add_hook(REPO, receiver.url, events=["pull_request"])
@@ -313,8 +318,9 @@ def test_redelivering_needs_a_write_scope_and_a_delivery_of_that_hook(standin, r
     delivery_id = {"ours": ours["id"], "unknown": 123, "other hook's": theirs["id"]}[which]
     assert other["id"] != hook["id"]
 
-    response = call(standin, "POST", f"{deliveries_path(hook)}/{delivery_id}/attempts",
-                    headers={"Authorization": f"Bearer {token}"})
+    response = call(
+        standin, "POST", f"{deliveries_path(hook)}/{delivery_id}/attempts", headers={"Authorization": f"Bearer {token}"}
+    )
 
     assert response.status_code == status
     standin.join_redeliveries()

@@ -466,8 +466,7 @@ def test_not_ready_names_each_container():
     ]
     pending = compose.not_ready(containers)
     assert compose.describe_not_ready(pending) == (
-        "container ptest-web-1 (service web) is unhealthy, "
-        "container ptest-worker-1 (service worker) is exited"
+        "container ptest-web-1 (service web) is unhealthy, container ptest-worker-1 (service worker) is exited"
     )
 
 
@@ -495,9 +494,7 @@ def test_group_logs_by_container_keeps_each_tail_together():
 
 
 def test_bound_text_keeps_the_end():
-    text = compose.bound_text(
-        [("one", ["a" * 50] * 10), ("empty", []), ("two", ["the error"])], max_chars=200
-    )
+    text = compose.bound_text([("one", ["a" * 50] * 10), ("empty", []), ("two", ["the error"])], max_chars=200)
     assert len(text) <= 200
     assert text.startswith("[…]\n")
     assert text.endswith("--- two ---\nthe error")
@@ -533,22 +530,32 @@ def test_resource_id(item, expected):
 
 def test_host_hint_names_the_daemon_setting_for_exhausted_address_pools():
     # The daemon's words when its address pools are used up (seen at the 31st preview on a default engine).
-    reason = ("failed to create network preview-hello-pr-4029_default: Error response from daemon: could not find "
-              "an available, non-overlapping IPv4 address pool among the defaults to assign to the network")
+    reason = (
+        "failed to create network preview-hello-pr-4029_default: Error response from daemon: could not find "
+        "an available, non-overlapping IPv4 address pool among the defaults to assign to the network"
+    )
 
     hint = compose.host_hint(reason)
 
     assert "default-address-pools" in hint and "/etc/docker/daemon.json" in hint
-    assert compose.host_hint("failed to solve: process \"/bin/sh -c exit 3\" did not complete") == ""
+    assert compose.host_hint('failed to solve: process "/bin/sh -c exit 3" did not complete') == ""
 
 
 def test_scrubbed_environment_keeps_only_what_the_docker_cli_needs():
-    environ = {"PATH": "/usr/bin", "HOME": "/root", "DOCKER_HOST": "unix:///run/docker.sock",
-               "GITHUB_TOKEN": "ghp_x", "PREVIEW_WEBHOOK_SECRET": "s", "COMPOSE_FILE": "/etc/x.yml",
-               "ANSIBLE_MODULE_ARGS": "{}"}
+    environ = {
+        "PATH": "/usr/bin",
+        "HOME": "/root",
+        "DOCKER_HOST": "unix:///run/docker.sock",
+        "GITHUB_TOKEN": "ghp_x",
+        "PREVIEW_WEBHOOK_SECRET": "s",
+        "COMPOSE_FILE": "/etc/x.yml",
+        "ANSIBLE_MODULE_ARGS": "{}",
+    }
 
     assert compose.scrubbed_environment(environ) == {
-        "PATH": "/usr/bin", "HOME": "/root", "DOCKER_HOST": "unix:///run/docker.sock"
+        "PATH": "/usr/bin",
+        "HOME": "/root",
+        "DOCKER_HOST": "unix:///run/docker.sock",
     }
 
 
@@ -556,8 +563,10 @@ def test_scrubbed_environment_keeps_only_what_the_docker_cli_needs():
     ("names", "expected"),
     [
         (["docker-compose.yaml", "compose.yml", "README.md"], ["compose.yml"]),
-        (["compose.yaml", "compose.yml", "docker-compose.override.yml", "compose.override.yaml"],
-         ["compose.yaml", "compose.override.yaml"]),
+        (
+            ["compose.yaml", "compose.yml", "docker-compose.override.yml", "compose.override.yaml"],
+            ["compose.yaml", "compose.override.yaml"],
+        ),
         (["docker-compose.yml", "docker-compose.yaml"], ["docker-compose.yml"]),
         (["compose.override.yml"], []),
         ([], []),

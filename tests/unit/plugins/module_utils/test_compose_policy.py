@@ -30,7 +30,7 @@ CHECKOUT = "/srv/preview/app-pr-7/src"
 PROJECT = "preview-app-pr-7"
 APP_PORT, DB_PORT = 18007, 19007
 
-HOSTILE_SOURCE = '''\
+HOSTILE_SOURCE = """\
 services:
   web:
     build:
@@ -57,7 +57,7 @@ services:
 volumes:
   cache:
     driver_opts: {type: none, o: bind, device: /root}
-'''
+"""
 
 CLEAN = json.loads("""\
 {
@@ -519,8 +519,11 @@ def port(published=None, host_ip=None, target=8080) -> dict:
         ([port("18007", "127.0.0.1"), port("19007", "127.0.0.1", 5432)], (APP_PORT, DB_PORT), []),
         ([port("18007", "::1")], (APP_PORT,), []),
         ([port("18007", "127.0.0.1")], (), []),
-        ([port(None, None)], (APP_PORT,), ["(random):8080 publishes a random host port",
-                                           "(random):8080 is published on 0.0.0.0"]),
+        (
+            [port(None, None)],
+            (APP_PORT,),
+            ["(random):8080 publishes a random host port", "(random):8080 is published on 0.0.0.0"],
+        ),
         ([port(None, "127.0.0.1")], (APP_PORT,), ["(random):8080 publishes a random host port"]),
         ([port("18007", None)], (APP_PORT,), ["18007:8080 is published on 0.0.0.0; publish on 127.0.0.1"]),
         ([port("18007", "0.0.0.0")], (APP_PORT,), ["18007:8080 is published on 0.0.0.0"]),
@@ -676,8 +679,10 @@ def test_include_loops_and_unreadable_files_end(tmp_path, monkeypatch):
 
 
 def test_refusal_message_lists_every_violation():
-    violations = [Violation("privileged", "service web", "privileged is refused"),
-                  Violation("pid", "service web", "pid host shares the host's namespace")]
+    violations = [
+        Violation("privileged", "service web", "privileged is refused"),
+        Violation("pid", "service web", "pid host shares the host's namespace"),
+    ]
     assert refusal_message(violations) == (
         "compose file refused by the preview policy: service web: privileged is refused; "
         "service web: pid host shares the host's namespace"

@@ -68,9 +68,7 @@ def test_request_returns_status_headers_and_json(standin, client):
 
 
 def test_query_parameters_are_encoded(standin, client):
-    client.request(
-        "GET", f"/repos/{REPO}/issues/3/comments", query={"per_page": 5, "since": "2020-01-01T00:00:00Z"}
-    )
+    client.request("GET", f"/repos/{REPO}/issues/3/comments", query={"per_page": 5, "since": "2020-01-01T00:00:00Z"})
 
     assert standin.requests[-1].query == {"per_page": ["5"], "since": ["2020-01-01T00:00:00Z"]}
 
@@ -100,9 +98,7 @@ def test_paginate_follows_next_links(standin, client, count, pages):
 
 
 def test_paginate_keeps_the_token_on_the_api_host(standin, client):
-    standin.fail_next(
-        1, 200, headers={"link": '<https://elsewhere.example/next?page=2>; rel="next"'}, body=[]
-    )
+    standin.fail_next(1, 200, headers={"link": '<https://elsewhere.example/next?page=2>; rel="next"'}, body=[])
 
     with pytest.raises(GitHubError, match="refusing to send the token to https://elsewhere.example"):
         client.paginate(f"/repos/{REPO}/issues/9/comments")
@@ -227,9 +223,7 @@ def test_a_secondary_limit_backs_off_until_max_wait_is_exceeded(standin, client,
 def test_the_real_reset_time_is_used_with_the_real_clock(standin):
     sleeps = []
     client = GitHubClient(standin.base_url, "test-token", sleep=sleeps.append)
-    standin.fail_next(
-        1, 403, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 20)}
-    )
+    standin.fail_next(1, 403, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 20)})
 
     client.request("GET", f"/repos/{REPO}")
 

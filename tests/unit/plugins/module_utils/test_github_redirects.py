@@ -24,9 +24,14 @@ class Recorder:
         class Handler(BaseHTTPRequestHandler):
             def _answer(self):
                 length = int(self.headers.get("content-length") or 0)
-                recorder.requests.append({"method": self.command, "path": self.path,
-                                          "headers": {k.lower(): v for k, v in self.headers.items()},
-                                          "body": self.rfile.read(length) if length else b""})
+                recorder.requests.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "body": self.rfile.read(length) if length else b"",
+                    }
+                )
                 status, headers, body = recorder.routes.get(self.path, (200, {}, {"ok": True}))
                 raw = json.dumps(body).encode()
                 self.send_response(status)
@@ -92,10 +97,16 @@ def test_the_same_host_on_another_port_is_another_host(api):
         client_for(api).request("GET", "/repos/o/r")
 
 
-@pytest.mark.parametrize(("status", "method", "sent_again"), [
-    (301, "PATCH", "PATCH"), (302, "POST", "POST"), (307, "POST", "POST"), (308, "DELETE", "DELETE"),
-    (303, "POST", "GET"),
-])
+@pytest.mark.parametrize(
+    ("status", "method", "sent_again"),
+    [
+        (301, "PATCH", "PATCH"),
+        (302, "POST", "POST"),
+        (307, "POST", "POST"),
+        (308, "DELETE", "DELETE"),
+        (303, "POST", "GET"),
+    ],
+)
 def test_a_redirect_on_the_api_host_is_followed_with_the_token(api, status, method, sent_again):
     """GitHub moves renamed repositories this way; the request is repeated as sent (303: as a GET)."""
     api.routes["/repos/old/name/issues/1/comments"] = (status, {"location": "/repositories/42/issues/1/comments"}, {})

@@ -7,8 +7,12 @@ from ansible_collections.preview.envs.plugins.module_utils import _naming
 
 @pytest.mark.parametrize(
     ("repo", "slug"),
-    [("Codertocat/Hello-World", "hello-world"), ("octo/app", "app"), ("o/My__Repo.js", "my-repo-js"),
-     ("o/---", "repo")],
+    [
+        ("Codertocat/Hello-World", "hello-world"),
+        ("octo/app", "app"),
+        ("o/My__Repo.js", "my-repo-js"),
+        ("o/---", "repo"),
+    ],
 )
 def test_default_slug(repo, slug):
     assert _naming.default_slug(repo) == slug
@@ -18,8 +22,9 @@ def test_names_of_a_preview():
     assert _naming.label("hello-world", 5) == "hello-world-pr-5"
     assert _naming.project_name("hello-world", 5) == "preview-hello-world-pr-5"
     assert _naming.url("app", 5, public_url="http://10.0.0.1/") == "http://10.0.0.1/app-pr-5/"
-    assert _naming.url("app", 5, domain="preview.example.com", scheme="https") == \
-        "https://app-pr-5.preview.example.com/"
+    assert (
+        _naming.url("app", 5, domain="preview.example.com", scheme="https") == "https://app-pr-5.preview.example.com/"
+    )
 
 
 @pytest.mark.parametrize(

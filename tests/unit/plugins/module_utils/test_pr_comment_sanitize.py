@@ -19,10 +19,15 @@ ZWSP = "\u200b"
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("fetch https://x-access-token:ghs_abc123@github.com/o/r.git failed",
-         "fetch https://***@github.com/o/r.git failed"),
+        (
+            "fetch https://x-access-token:ghs_abc123@github.com/o/r.git failed",
+            "fetch https://***@github.com/o/r.git failed",
+        ),
         ("https://ghp_tokenasuser@github.com/o/r", "https://***@github.com/o/r"),
-        ("postgres://app:s3cr3t@db:5432/app and redis://:pw@cache/0", "postgres://***@db:5432/app and redis://***@cache/0"),
+        (
+            "postgres://app:s3cr3t@db:5432/app and redis://:pw@cache/0",
+            "postgres://***@db:5432/app and redis://***@cache/0",
+        ),
         ("HTTP://User:Pass@Example.com/", "HTTP://***@Example.com/"),
         # an account name, not a credential: ssh authenticates with a key
         ("ssh://git@github.com/o/r, git@github.com:o/r", "ssh://git@github.com/o/r, git@github.com:o/r"),
@@ -75,9 +80,17 @@ def test_the_text_cannot_close_its_code_block(text):
 
 def test_every_body_posted_is_sanitized():
     with GitHubStandIn(repos={REPO}, tokens={TOKEN: {"repo"}}) as standin:
-        params = {"repo": REPO, "pr": PR, "state": "present", "marker": "preview-envs", "token": TOKEN,
-                  "api_url": standin.base_url, "timeout": 5, "retries": 0,
-                  "body": f"failed: https://x:{TOKEN}@github.com/o/r.git\nlog echoes {TOKEN}\n@octo-org/everyone"}
+        params = {
+            "repo": REPO,
+            "pr": PR,
+            "state": "present",
+            "marker": "preview-envs",
+            "token": TOKEN,
+            "api_url": standin.base_url,
+            "timeout": 5,
+            "retries": 0,
+            "body": f"failed: https://x:{TOKEN}@github.com/o/r.git\nlog echoes {TOKEN}\n@octo-org/everyone",
+        }
 
         result = ensure_comment(params, check_mode=False, diff_mode=False)
         again = ensure_comment(params, check_mode=False, diff_mode=False)

@@ -52,8 +52,18 @@ def test_exhausted_range_is_a_clear_error(conn):
 
 
 def test_record_timestamps(conn):
-    values = dict(repo="o/a", pr=1, sha="a" * 40, label="a-pr-1", project="preview-a-pr-1", work_dir="/w",
-                  url="http://x/a-pr-1/", app_port=8001, db_port=9001, status="building")
+    values = dict(
+        repo="o/a",
+        pr=1,
+        sha="a" * 40,
+        label="a-pr-1",
+        project="preview-a-pr-1",
+        work_dir="/w",
+        url="http://x/a-pr-1/",
+        app_port=8001,
+        db_port=9001,
+        status="building",
+    )
     first = _state.upsert_record(conn, values, now=100.0)
     assert (first["created"], first["updated"], first["last_push"]) == (100.0, 100.0, 100.0)
     same = _state.upsert_record(conn, values, now=200.0)
@@ -63,18 +73,33 @@ def test_record_timestamps(conn):
 
 
 def _record(conn, repo: str, pr: int) -> None:
-    _state.upsert_record(conn, {"repo": repo, "pr": pr, "sha": "a" * 40, "label": f"x-pr-{pr}",
-                                "project": f"preview-x-pr-{pr}", "work_dir": "/w", "url": "http://x",
-                                "app_port": 8000 + pr, "db_port": 9000 + pr, "status": "live"})
+    _state.upsert_record(
+        conn,
+        {
+            "repo": repo,
+            "pr": pr,
+            "sha": "a" * 40,
+            "label": f"x-pr-{pr}",
+            "project": f"preview-x-pr-{pr}",
+            "work_dir": "/w",
+            "url": "http://x",
+            "app_port": 8000 + pr,
+            "db_port": 9000 + pr,
+            "status": "live",
+        },
+    )
 
 
-@pytest.mark.parametrize(("total", "per_repo", "expected"), [
-    (0, 0, ""),
-    (3, 0, "this host already runs 3 previews"),
-    (4, 0, ""),
-    (0, 2, "o/a already has 2 previews"),
-    (4, 3, ""),
-])
+@pytest.mark.parametrize(
+    ("total", "per_repo", "expected"),
+    [
+        (0, 0, ""),
+        (3, 0, "this host already runs 3 previews"),
+        (4, 0, ""),
+        (0, 2, "o/a already has 2 previews"),
+        (4, 3, ""),
+    ],
+)
 def test_admission_caps_count_all_previews_and_the_repositorys(conn, total, per_repo, expected):
     _record(conn, "o/a", 1)
     _record(conn, "o/a", 2)

@@ -345,9 +345,7 @@ def test_main_needs_a_token(standin, monkeypatch, capsys):
         ),
     ],
 )
-def test_main_failures_name_the_repo_the_pr_and_the_status(
-    standin, monkeypatch, capsys, setup, token, expected
-):
+def test_main_failures_name_the_repo_the_pr_and_the_status(standin, monkeypatch, capsys, setup, token, expected):
     monkeypatch.setenv("GITHUB_TOKEN", token)
     repo = "preview-envs/gone" if setup == "gone" else REPO
     if setup == "post-403":
@@ -371,9 +369,7 @@ def test_main_failures_name_the_repo_the_pr_and_the_status(
 
 def test_main_retries_a_server_error(standin, env, capsys, monkeypatch):
     sleeps = []
-    monkeypatch.setattr(
-        _pr_comment, "GitHubClient", functools.partial(GitHubClient, sleep=sleeps.append)
-    )
+    monkeypatch.setattr(_pr_comment, "GitHubClient", functools.partial(GitHubClient, sleep=sleeps.append))
     standin.fail_next(1, 502, method="POST")
 
     code, result = run_module({"repo": REPO, "pr": PR, "body": "x"}, capsys)
