@@ -12,7 +12,6 @@ import os
 import platform
 import re
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,11 @@ BENCH_DIR = REPO_ROOT / "bench"
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.support.noop_collection import noop_collection  # noqa: E402  (needs the path above)
+from cli._collection import module_util  # noqa: E402  (needs the path above)
+from shim.store import Store  # noqa: E402
+from tests.support.noop_collection import noop_collection  # noqa: E402
+
+_state = module_util("_state")
 
 
 def workdir(prefix: str) -> Path:
@@ -208,16 +211,32 @@ def write_json(path: str | None, data: dict) -> None:
         print(f"results written to {path}", flush=True)
 
 
-def rows(db: str, sql: str, params: tuple = ()) -> list[dict]:
-    """Rows of the shim's state database as dicts ([] while a table does not exist yet)."""
-    conn = sqlite3.connect(db, timeout=30)
-    conn.row_factory = sqlite3.Row
+def records(db: str) -> list[dict]:
+    """Every deployment record in the state file, read-only through its owner ([] before the first)."""
+    return _state.read_records(str(db))
+
+
+def leases(db: str) -> list[dict]:
+    """Every port lease in the state file, read-only through its owner ([] before the first)."""
+    return _state.read_leases(str(db))
+
+
+@contextmanager
+def shim_store(db: str):
+    """The shim's Store on the state file, read-only (the benchmark watches; the shim writes)."""
+    store = Store(str(db), readonly=True)
     try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    except sqlite3.OperationalError:
-        return []
+        yield store
     finally:
-        conn.close()
+        store.close()
+
+
+def shim_rows(db: str, what: str, repo: str | None = None) -> list[dict]:
+    """The shim's `runs` or `deliveries` (of `repo`), oldest first ([] before the shim has written the file)."""
+    if not os.path.isfile(db):
+        return []
+    with shim_store(db) as store:
+        return {"runs": store.runs, "deliveries": store.deliveries}[what](repo) if store.has_tables() else []
 
 
 @dataclass

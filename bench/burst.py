@@ -13,7 +13,18 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from _common import machine_info, median, percentile, preview_host, print_machine, rows, workdir, write_json
+from _common import (
+    leases,
+    machine_info,
+    median,
+    percentile,
+    preview_host,
+    print_machine,
+    records,
+    shim_rows,
+    workdir,
+    write_json,
+)
 
 from tests.support.leftovers import project_resources
 from tests.support.shim_process import SECRET
@@ -52,19 +63,19 @@ def main() -> int:
             live_at: dict[int, float] = {}
             deadline = time.monotonic() + args.timeout
             while len(live_at) < args.prs and time.monotonic() < deadline:
-                for row in rows(db, "SELECT pr, status FROM deployments WHERE repo=?", (REPO,)):
-                    if row["status"] == "live" and row["pr"] not in live_at:
+                for row in records(db):
+                    if row["repo"] == REPO and row["status"] == "live" and row["pr"] not in live_at:
                         live_at[row["pr"]] = time.time() - t0
                 time.sleep(0.2)
             shim.wait_idle(args.timeout)
-            runs = rows(db, "SELECT pr, kind, status, queued, started, finished FROM runs ORDER BY id")
+            runs = shim_rows(db, "runs")
             waits = [r["started"] - r["queued"] for r in runs if r["kind"] == "deploy"]
             durations = [r["finished"] - r["started"] for r in runs if r["kind"] == "deploy" and r["finished"]]
-            stored = rows(db, "SELECT COUNT(*) AS n FROM deliveries WHERE repo=?", (REPO,))[0]["n"]
+            deliveries = len(shim_rows(db, "deliveries", REPO))
             figures.update(
                 accepted=sum(1 for s in statuses if s == 202),
                 sent_within_s=round(sent_in, 3),
-                stored=stored,
+                stored=deliveries,
                 live=len(live_at),
                 failed=sum(1 for r in runs if r["status"] != "successful"),
                 last_live_s=round(max(live_at.values()), 2) if live_at else None,
@@ -90,7 +101,7 @@ def main() -> int:
             left = [n for n in numbers if any(project_resources(f"preview-hello-pr-{n}").values())]
             left += [n for n in numbers if (tmp / "deployments" / f"hello-pr-{n}").exists()]
             figures["left_after_cleanup"] = sorted(set(left)) + nginx.files()
-            figures["records_left"] = len(rows(db, "SELECT 1 FROM deployments")) + len(rows(db, "SELECT 1 FROM ports"))
+            figures["records_left"] = len(records(db)) + len(leases(db))
             figures["violations"] = len(github.violations)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -34,7 +34,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -55,6 +54,7 @@ from bench._common import (
     percentile,
     print_machine,
     ratio,
+    shim_rows,
     table,
     wait_for_log,
     wait_quiet,
@@ -250,12 +250,8 @@ def measure(
     summary = summarize(load)
     summary["cpu_ms_per_delivery"] = (cpu1 - cpu0) * 1000 / max(1, len(load["results"]))
     if config is not None:
-        conn = sqlite3.connect(config["state_db"])
-        try:
-            stored = {row[0] for row in conn.execute("SELECT guid FROM deliveries")}
-            runs = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
-        finally:
-            conn.close()
+        stored = {row["guid"] for row in shim_rows(config["state_db"], "deliveries")}
+        runs = len(shim_rows(config["state_db"], "runs"))
         acked = [r["guid"] for r in load["results"] if 200 <= r.get("status", 0) < 300]
         summary.update(acked_total=len(acked), lost=sum(1 for guid in acked if guid not in stored), runs_started=runs)
     return summary

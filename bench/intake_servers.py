@@ -61,7 +61,7 @@ from bench._common import (
     percentile,
     print_machine,
     ratio,
-    rows,
+    shim_rows,
     table,
     wait_for_log,
     wait_quiet,
@@ -361,7 +361,7 @@ def summarize(load: dict) -> dict:
 
 def crash_check(server: Server, load: dict) -> dict:
     """Every delivery that got a 2xx before (or as) the shim was killed must be in its deliveries table."""
-    stored = {row["guid"] for row in rows(server.db, "SELECT guid FROM deliveries")}
+    stored = {row["guid"] for row in shim_rows(server.db, "deliveries")}
     acked = [r["guid"] for r in load["results"] if 200 <= r.get("status", 0) < 300]
     return {
         "killed": load["killed"],

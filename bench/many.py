@@ -26,13 +26,15 @@ import requests
 from _common import (
     cpu_busy,
     deliver,
+    leases,
     load_average,
     machine_info,
     median,
     preview_host,
     print_machine,
-    rows,
+    records,
     rss_mib,
+    shim_rows,
     workdir,
     write_json,
 )
@@ -123,7 +125,7 @@ def wait_live(db: str, numbers: list[int], timeout: float) -> float:
     deadline = started + timeout
     wanted = set(numbers)
     while time.monotonic() < deadline:
-        live = {r["pr"] for r in rows(db, "SELECT pr FROM deployments WHERE repo=? AND status='live'", (REPO,))}
+        live = {r["pr"] for r in records(db) if r["repo"] == REPO and r["status"] == "live"}
         if wanted <= live:
             return time.monotonic() - started
         time.sleep(0.5)
@@ -210,7 +212,7 @@ def main() -> int:
             started = time.monotonic()
             host.shim = ShimProcess(tmp, host.shim.config).start()
             deadline = time.monotonic() + args.timeout
-            while time.monotonic() < deadline and (rows(db, "SELECT 1 FROM deployments") or nginx.files()):
+            while time.monotonic() < deadline and (records(db) or nginx.files()):
                 time.sleep(0.5)
             host.shim.wait_idle(args.timeout)
             figures["ttl_cleanup_all_s"] = round(time.monotonic() - started, 1)
@@ -218,8 +220,8 @@ def main() -> int:
             left = [n for n in numbers if any(project_resources(f"preview-hello-pr-{n}").values())]
             left += [n for n in numbers if (tmp / "deployments" / f"hello-pr-{n}").exists()]
             figures["left_after_cleanup"] = sorted(set(left)) + nginx.files()
-            figures["records_left"] = len(rows(db, "SELECT 1 FROM deployments")) + len(rows(db, "SELECT 1 FROM ports"))
-            runs = rows(db, "SELECT kind, status, message FROM runs")
+            figures["records_left"] = len(records(db)) + len(leases(db))
+            runs = shim_rows(db, "runs")
             figures["runs_failed"] = sum(1 for r in runs if r["status"] != "successful")
             figures["runs_failed_messages"] = [
                 f"{r['kind']}: {r['message'][:300]}" for r in runs if r["status"] != "successful"

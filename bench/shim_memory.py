@@ -29,7 +29,7 @@ from bench._common import (
     machine_info,
     print_machine,
     proc_status,
-    rows,
+    shim_rows,
     table,
     wait_for_log,
     workdir,
@@ -48,7 +48,7 @@ def sample(pid: int, db: str) -> dict:
         "open_files": len(os.listdir(f"/proc/{pid}/fd")),
         "db_kib": os.path.getsize(db) // 1024,
         "wal_kib": os.path.getsize(db + "-wal") // 1024 if os.path.exists(db + "-wal") else 0,
-        "runs": rows(db, "SELECT count(*) AS n FROM runs")[0]["n"],
+        "runs": len(shim_rows(db, "runs")),
     }
 
 
@@ -110,7 +110,7 @@ def main() -> int:
                 f"({time.monotonic() - started:.0f} s)",
                 flush=True,
             )
-        failed = rows(db, "SELECT count(*) AS n FROM runs WHERE status != 'successful'")[0]["n"]
+        failed = sum(1 for run in shim_rows(db, "runs") if run["status"] != "successful")
     finally:
         shim.stop()
     after_warmup = [(s["previews"], s["rss_kib"]) for s in samples[1:]]

@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -50,6 +49,7 @@ from bench._common import (
     median,
     print_machine,
     ratio,
+    shim_store,
     table,
     wait_for_log,
     wait_quiet,
@@ -240,17 +240,11 @@ class Bench:
         return self._ours_phases(t0, t_ack, run, events, watcher)
 
     def _run_row(self, pr: int, sha: str) -> dict:
-        conn = sqlite3.connect(self.db)
-        conn.row_factory = sqlite3.Row
-        try:
-            row = conn.execute(
-                "SELECT * FROM runs WHERE repo=? AND pr=? AND sha=? ORDER BY id DESC LIMIT 1", (REPO, pr, sha)
-            ).fetchone()
-        finally:
-            conn.close()
-        if row is None:
+        with shim_store(self.db) as store:
+            runs = [run for run in store.runs(REPO, pr) if run["sha"] == sha]
+        if not runs:
             raise RuntimeError(f"no run recorded for #{pr} at {sha}")
-        return dict(row)
+        return runs[-1]
 
     def _events(self, offset: int, run_id: int) -> list[dict]:
         with open(self.timing_file, encoding="utf-8") as handle:
@@ -318,11 +312,8 @@ class Bench:
         self._check_gone(f"preview-hello-pr-{pr}")
 
     def _last_sha(self, pr: int) -> str:
-        conn = sqlite3.connect(self.db)
-        try:
-            return conn.execute("SELECT sha FROM desired WHERE repo=? AND pr=?", (REPO, pr)).fetchone()[0]
-        finally:
-            conn.close()
+        with shim_store(self.db) as store:
+            return store.desired(REPO, pr)["sha"]
 
     # --- the floor --------------------------------------------------------------------------------
     def floor(self, i: int, scenario: str, page: str) -> dict:

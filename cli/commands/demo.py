@@ -14,7 +14,6 @@ import os
 import secrets
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ import requests
 import yaml
 
 from shim.signature import sign
+
+from .. import state
 
 REPO = "demo/hello"
 PR = 1
@@ -160,20 +161,13 @@ def _deliver(config: dict, action: str, sha: str, webhook_url: str) -> dict:
 
 
 def _record(db: str) -> dict | None:
-    if not os.path.exists(db):
+    """The demo PR's deployment record plus `pending` (whether a run of it is due); None before the shim
+    has written the file."""
+    queue = state.queue(db)
+    if queue is None:
         return None
-    conn = sqlite3.connect(db, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        row = conn.execute("SELECT * FROM deployments WHERE repo=? AND pr=?", (REPO, PR)).fetchone()
-        pending = conn.execute(
-            "SELECT COUNT(*) FROM desired WHERE repo=? AND pr=? AND generation > applied_generation", (REPO, PR)
-        ).fetchone()[0]
-    except sqlite3.OperationalError:
-        return None
-    finally:
-        conn.close()
-    return dict(row, pending=pending) if row else {"pending": pending}
+    pending = sum(1 for item in queue if (item.repo, item.pr) == (REPO, PR))
+    return dict(state.preview(db, REPO, PR) or {}, pending=pending)
 
 
 def _wait(db: str, done, timeout: float, what: str) -> dict:

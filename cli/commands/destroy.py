@@ -9,14 +9,13 @@ the command says so: `--server` removes them with the server, or run `preview de
 from __future__ import annotations
 
 import dataclasses
-import os
-import sqlite3
 from pathlib import Path
 
 import click
 
 from shim import runner as shim_runner
 
+from .. import state
 from .._collection import collections_path
 from ..config_file import Settings, config_option, load
 from ..provision_state import ProvisionState
@@ -24,24 +23,14 @@ from ..terraform import Terraform, terraform_variables
 from ..webhooks import client, remove_hooks, url_for
 
 
-def _recorded_previews(db: str) -> list[tuple[str, int]]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return [(repo, int(pr)) for repo, pr in conn.execute("SELECT repo, pr FROM deployments ORDER BY repo, pr")]
-    except sqlite3.OperationalError:  # no deployments table: nothing was ever deployed
-        return []
-    finally:
-        conn.close()
-
-
 def _remove_previews(settings: Settings, db: str) -> None:
-    if not os.path.isfile(db):
+    if not state.exists(db):
         click.echo(
             f"  no state database at {db} on this machine: no preview was stopped. Previews run on the "
             "server; --server removes them with it, or run `preview destroy` on the server (or pass --db)."
         )
         return
-    previews = _recorded_previews(db)
+    previews = [(row["repo"], int(row["pr"])) for row in state.previews(db)]
     if not previews:
         click.echo(f"  none recorded in {db}")
         return

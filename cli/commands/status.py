@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 
 import click
+
+from .. import state
 
 
 def _age(seconds: float) -> str:
@@ -17,32 +18,10 @@ def _age(seconds: float) -> str:
     return f"{seconds}s"
 
 
-def read_status(db: str) -> tuple[list[dict], list[dict]]:
-    if not os.path.exists(db):
+def read_status(db: str) -> tuple[list[dict], list[state.Pending]]:
+    if not state.exists(db):
         raise click.ClickException(f"no state database at {db} (nothing deployed yet, or pass --db)")
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        previews = (
-            [dict(r) for r in conn.execute("SELECT * FROM deployments ORDER BY repo, pr")]
-            if "deployments" in tables
-            else []
-        )
-        queue = (
-            [
-                dict(r)
-                for r in conn.execute(
-                    "SELECT repo, pr, state, sha, generation, applied_generation, changed FROM desired"
-                    " WHERE generation > applied_generation ORDER BY changed"
-                )
-            ]
-            if "desired" in tables
-            else []
-        )
-    finally:
-        conn.close()
-    return previews, queue
+    return state.previews(db), state.queue(db) or []
 
 
 @click.command()
@@ -67,6 +46,4 @@ def status(db: str) -> None:
             click.echo(f"    reason: {row['reason'][:200]}")
     click.echo(f"Queue: {len(queue)} pending")
     for row in queue:
-        click.echo(
-            f"  {row['repo']}#{row['pr']} -> {row['state']} {row['sha'][:7]} (waiting {_age(now - row['changed'])})"
-        )
+        click.echo(f"  {row.repo}#{row.pr} -> {row.state} {row.sha[:7]} (waiting {_age(now - row.changed)})")

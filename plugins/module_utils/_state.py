@@ -3,9 +3,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The preview host's state: deployment records and port leases, in SQLite.
 
-The shim keeps its own tables (deliveries, desired state, runs) in the same
-file; these two belong to the playbooks. Transactions are short and taken
-with BEGIN IMMEDIATE so two runs never lease the same port.
+This module owns the `deployments` and `ports` tables: every statement about them is here. When the
+previews run on the shim's machine, the shim keeps its own tables in the same file (see _sqlite.py); it
+never reads these: what it needs of them reaches it in the reconcile play's report. Transactions are short
+and taken with BEGIN IMMEDIATE so two runs never lease the same port.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ import socket
 import sqlite3
 import time
 
+from ansible_collections.preview.envs.plugins.module_utils import _sqlite
+
+OWNER = "preview.envs._state"
+
+# The tables as they were when schema versions began (step 1 of MIGRATIONS); never edited since.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deployments (
     repo TEXT NOT NULL,
@@ -42,6 +48,9 @@ CREATE TABLE IF NOT EXISTS ports (
 );
 """
 
+# The migration steps of this owner's tables, in order (see _sqlite.py); append, never edit.
+MIGRATIONS = (SCHEMA,)
+
 ROLES = ("app", "db")
 STATUSES = ("building", "live", "failed")
 
@@ -51,14 +60,41 @@ class PortsExhausted(RuntimeError):
 
 
 def connect(path: str) -> sqlite3.Connection:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, mode=0o750, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.executescript(SCHEMA)
+    """Open the state file at `path` for writing, its records and leases tables brought up to date."""
+    conn = _sqlite.connect(path)
+    _sqlite.migrate(conn, OWNER, MIGRATIONS)
     return conn
+
+
+def _read(path: str, table: str, read) -> list[dict]:
+    if not os.path.isfile(path):
+        return []
+    conn = _sqlite.connect_readonly(path)
+    try:
+        return read(conn) if _sqlite.has_table(conn, table) else []
+    finally:
+        conn.close()
+
+
+def read_records(path: str) -> list[dict]:
+    """Every deployment record in the file at `path`, opened read-only ([] when there is no file, or when no
+    preview was ever recorded in it: the shim's own file, when the previews run on another host)."""
+    return _read(path, "deployments", list_records)
+
+
+def read_leases(path: str) -> list[dict]:
+    """Every port lease in the file at `path`, opened read-only ([] as for `read_records`)."""
+    return _read(path, "ports", list_leases)
+
+
+def list_records(conn: sqlite3.Connection) -> list[dict]:
+    """Every deployment record, by repository and PR."""
+    return [dict(row) for row in conn.execute("SELECT * FROM deployments ORDER BY repo, pr")]
+
+
+def list_leases(conn: sqlite3.Connection) -> list[dict]:
+    """Every port lease (port, repo, pr, role), by port."""
+    return [dict(row) for row in conn.execute("SELECT port, repo, pr, role FROM ports ORDER BY port")]
 
 
 def port_is_bindable(port: int, host: str = "127.0.0.1") -> bool:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 
 from shim import runner as shim_runner
-from tests.cli.helpers import OTHER, REPO, SERVER_URL, hook_writes, read_config, write_config
+from tests.cli.helpers import OTHER, REPO, SERVER_URL, hook_writes, read_config, record_previews, write_config
 
 
 def test_destroy_webhooks_removes_our_hook_only(run, configured, standin):
@@ -32,9 +31,7 @@ def test_destroy_webhooks_removes_our_hook_only(run, configured, standin):
 
 def test_destroy_cleans_up_each_recorded_preview(run, configured, standin, tmp_path, monkeypatch):
     db = tmp_path / "state.db"
-    with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE deployments (repo TEXT, pr INTEGER)")
-        conn.executemany("INSERT INTO deployments VALUES (?, ?)", [(REPO, 5), (REPO, 7), ("elsewhere/x", 1)])
+    record_previews(db, (REPO, 5, "live", ""), (REPO, 7, "failed", "x"), ("elsewhere/x", 1, "live", ""))
     calls = []
 
     def fake_run(config, kind, repo, pr, sha, run_id, cancelled):

@@ -22,8 +22,8 @@ def _converge(store: Store) -> None:
 
 
 def test_a_pr_whose_cleanup_is_still_due_is_not_an_orphan(tmp_path):
-    # Seen with 100 previews expired at once by the TTL: the reconciler took the 100 pending cleanups for
-    # orphans and removed stacks while their own cleanup runs were removing them; one run failed.
+    # When the TTL expires many previews at once, their cleanups are still due during a pass: taking them
+    # for orphans would remove stacks that their own cleanup runs are removing, and fail those runs.
     store = Store(str(tmp_path / "state.db"))
     repo = RepoConfig(full_name="o/r", clone_url="/r", slug="r")
     config = Config(webhook_secret="x" * 16, repositories={"o/r": repo})
@@ -44,8 +44,8 @@ def test_a_pr_whose_cleanup_is_still_due_is_not_an_orphan(tmp_path):
 
 
 def test_a_pr_that_turns_up_during_a_pass_waits_for_its_end(tmp_path):
-    # Seen in the routing test: a PR accepted just after the pass read its keep list started its deploy, and
-    # the pass took the deploy's fresh work dir and route for an orphan's and removed them under it.
+    # A PR accepted just after the pass read its keep list must not start its deploy yet: the pass would
+    # take the deploy's fresh work dir and route for an orphan's and remove them under it.
     store = Store(str(tmp_path / "state.db"))
     repo = RepoConfig(full_name="o/r", clone_url="/r", slug="r")
     config = Config(webhook_secret="x" * 16, repositories={"o/r": repo})

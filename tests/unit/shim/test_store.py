@@ -117,6 +117,65 @@ def test_a_state_file_of_an_older_version_gets_the_new_columns(tmp_path):
     store.close()
 
 
+def test_a_file_of_todays_store_migrates_in_place_and_gains_a_new_column(tmp_path, monkeypatch):
+    import sqlite3
+
+    from shim import store as store_module
+
+    path = str(tmp_path / "state.db")
+    conn = sqlite3.connect(path)  # as the Store wrote it before schema versions
+    conn.executescript(store_module.SCHEMA + store_module.LATE_INDEXES)
+    conn.execute(
+        "INSERT INTO desired (repo, pr, state, sha, pr_updated_at, generation, applied_generation, changed)"
+        " VALUES ('o/r', 1, 'present', ?, '2026-01-01T00:00:00Z', 3, 3, 0)",
+        (A,),
+    )
+    conn.execute("INSERT INTO deliveries (guid, received, event, outcome) VALUES ('g1', 0, 'ping', 'ignored')")
+    conn.commit()
+    conn.close()
+    step = "ALTER TABLE desired ADD COLUMN note TEXT NOT NULL DEFAULT ''"
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, step))
+
+    store = Store(path)
+    row = store.desired("o/r", 1)
+    assert (row["sha"], row["generation"], row["note"]) == (A, 3, "")
+    assert store.has_delivery("g1")
+    assert store.query("SELECT owner, version FROM schema_versions") == [{"owner": "shim.store", "version": 2}]
+    assert accept(store, "g2", "present", B, "2026-01-01T00:00:05Z") == ("accepted", 4)
+    store.close()
+
+
+def test_a_readonly_store_reads_and_creates_nothing(tmp_path):
+    import sqlite3
+
+    path = str(tmp_path / "state.db")
+    store = Store(path)
+    accept(store, "g1", "present", A, "2026-01-01T00:00:00Z", pr=1)
+    accept(store, "g2", "present", A, "2026-01-01T00:00:00Z", pr=2)
+    store.start_run(store.pending()[0])
+    store.close()
+
+    reader = Store(path, readonly=True)
+    assert reader.has_tables()
+    assert [item.pr for item in reader.pending()] == [1, 2]
+    assert [(run["pr"], run["kind"], run["status"]) for run in reader.runs()] == [(1, "deploy", "running")]
+    assert reader.runs("o/r", 2) == []
+    assert [row["guid"] for row in reader.deliveries("o/r")] == ["g1", "g2"]
+    assert [row["guid"] for row in reader.deliveries("o/r", 2)] == ["g2"]
+    with pytest.raises(sqlite3.OperationalError, match="readonly database"):
+        reader.interrupt_stale_runs()
+    reader.close()
+
+    empty = tmp_path / "other.db"
+    sqlite3.connect(empty).close()  # a file no shim ever wrote
+    reader = Store(str(empty), readonly=True)
+    assert not reader.has_tables()
+    reader.close()
+    with pytest.raises(FileNotFoundError):
+        Store(str(tmp_path / "none.db"), readonly=True)
+    assert not (tmp_path / "none.db").exists()
+
+
 def test_a_pr_still_building_is_not_expired(store):
     accept(store, "g1", "present", A, "2026-01-01T00:00:00Z")
     assert store.expire(3600, now=time.time() + 7200) == []
@@ -148,29 +207,6 @@ def test_prune_forgets_old_history_and_keeps_what_still_matters(store):
     assert [item.pr for item in store.pending()] == [3]
     # A new event of a pruned PR starts it afresh.
     assert accept(store, "reopen-1", "present", B, "2026-03-01T00:00:00Z", pr=1) == ("accepted", 1)
-
-
-@pytest.mark.parametrize(
-    ("extra", "days", "error"),
-    [
-        ("", 30.0, None),
-        ("history_days: 90\n", 90.0, None),
-        ("history_days: 3\n", None, "history_days must be at least 8"),
-        ("history_days: forever\n", None, "history_days must be a number"),
-    ],
-)
-def test_history_days_outlives_githubs_redelivery_window(tmp_path, extra, days, error):
-    from shim import config as config_mod
-
-    path = tmp_path / "config.yml"
-    path.write_text(
-        "webhook_secret: s3cret-s3cret-s3cret\nrepositories:\n  octo/hello: {clone_url: /srv/hello}\n" + extra
-    )
-    if error:
-        with pytest.raises(config_mod.ConfigError, match=error):
-            config_mod.load(str(path), environ={})
-    else:
-        assert config_mod.load(str(path), environ={}).history_days == days
 
 
 def test_the_intake_commits_to_the_disk_before_it_answers(store):
