@@ -20,9 +20,6 @@ import yaml
 from .policy import Policy
 from .store import REDELIVERY_MEMORY
 
-REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
-
 # Settings of the preview_pr role the configuration may set (under `preview:`, without the prefix).
 ROLE_SETTINGS = {
     "deployments_dir": str,
@@ -120,24 +117,22 @@ class Config:
         return Path(self.collections_path) / "ansible_collections" / "preview" / "envs" / "playbooks"
 
 
-def _default_slug(full_name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", full_name.split("/", 1)[1].lower()).strip("-")[:40].strip("-")
-    return slug or "repo"
-
-
-def _repositories(raw, checks: tuple[str, ...], create_limits: Callable[..., object]) -> dict[str, RepoConfig]:
+def _repositories(
+    raw, checks: tuple[str, ...], create_limits: Callable[..., object], naming: ModuleType
+) -> dict[str, RepoConfig]:
+    """The `repositories:` mapping; ``naming`` is the collection's _naming, the one home of the name rules."""
     if not isinstance(raw, dict) or not raw:
         raise ConfigError("repositories: give at least one 'owner/name' with its clone_url")
     repos: dict[str, RepoConfig] = {}
     slugs: dict[str, str] = {}
     for name, spec in raw.items():
-        if not isinstance(name, str) or not REPO_RE.match(name):
+        if not isinstance(name, str) or not naming.REPO_RE.match(name):
             raise ConfigError(f"repositories: {name!r} is not an owner/name")
         spec = spec or {}
         if not isinstance(spec, dict) or not spec.get("clone_url"):
             raise ConfigError(f"repositories.{name}: clone_url is required")
-        slug = spec.get("slug") or _default_slug(name)
-        if not SLUG_RE.match(slug):
+        slug = spec.get("slug") or naming.default_slug(name)
+        if not isinstance(slug, str) or not naming.SLUG_RE.match(slug):
             raise ConfigError(f"repositories.{name}: slug {slug!r} must be lowercase letters, digits, dashes")
         if slug in slugs:
             raise ConfigError(f"repositories.{name}: slug {slug!r} is already used by {slugs[slug]}; set slug:")
@@ -161,7 +156,7 @@ def _repositories(raw, checks: tuple[str, ...], create_limits: Callable[..., obj
 
 
 def collection_module(collections_path: str, name: str) -> ModuleType:
-    """A module_utils module of the collection (`_github`, `_compose_policy`), from the collections path
+    """A module_utils module of the collection (`_github`, `_naming`), from the collections path
     (the dir holding `ansible_collections/preview/envs`)."""
     if collections_path and collections_path not in sys.path:
         sys.path.insert(0, collections_path)
@@ -264,14 +259,16 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         raise ConfigError("concurrency must be at least 1")
     collections_path = str(data.get("collections_path") or Path(sys.prefix) / "collections")
     try:
-        # The names of the policy's checks and the rule of a valid limit have one home: the collection.
+        # The names of the policy's checks, the rule of a valid limit and the naming rules have one home:
+        # the collection.
         checks = tuple(collection_module(collections_path, "_compose_policy").CHECKS)
         create_limits = collection_module(collections_path, "_compose").Limits.create
+        naming = collection_module(collections_path, "_naming")
     except ImportError as exc:
         raise ConfigError(f"collections_path {collections_path}: no preview.envs collection there ({exc})") from None
     return Config(
         webhook_secret=secret,
-        repositories=_repositories(data.get("repositories"), checks, create_limits),
+        repositories=_repositories(data.get("repositories"), checks, create_limits, naming),
         github_token=env.get("GITHUB_TOKEN") or github.get("token", "") or "",
         github_api_url=str(env.get("GITHUB_API_URL") or github.get("api_url", "https://api.github.com")),
         listen_host=str(listen.get("host", "127.0.0.1")),

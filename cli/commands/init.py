@@ -15,6 +15,7 @@ import yaml
 
 from shim import config as shim_config
 
+from .._collection import module_util
 from ..config_file import config_option, write_private
 from ..inventory import is_local, url_host
 from ..webhooks import check_access, client
@@ -59,7 +60,7 @@ def _repositories(values: tuple[str, ...]) -> list[str]:
         item = item.strip().removeprefix("https://github.com/").removesuffix(".git").strip("/")
         if not item:
             continue
-        if not shim_config.REPO_RE.match(item):
+        if not module_util("_naming").REPO_RE.match(item):
             raise click.ClickException(f"{item!r} is not a repository: give owner/name, such as octo/app")
         repos.setdefault(item.lower(), item)
     if not repos:

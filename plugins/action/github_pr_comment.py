@@ -6,8 +6,8 @@
 
 The comment talks to GitHub only, so it needs nothing of the managed host: no connection is opened and no
 module process is started there. That keeps the token on the controller (it never travels to the
-managed host), and it saves the module start-up every task on the host pays (about 0.4 s here, twice per
-deploy: docs/benchmarks.md). Options, checks and results are the module's (plugins/module_utils/_pr_comment.py).
+managed host), and it saves the module start-up every task on the host pays, twice per deploy
+(docs/benchmarks.md). Options, checks and results are the module's (plugins/module_utils/_pr_comment.py).
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ version_added: 0.1.0
 description:
   - Builds the label used for the URL path or subdomain, the nginx file and the compose project,
     from a validated slug and a PR number. Raises an error for anything else.
-  - The same module also provides C(preview.envs.preview_project), C(preview.envs.preview_slug)
-    and C(preview.envs.preview_url).
+  - The same module also provides C(preview.envs.preview_project), C(preview.envs.preview_label_project)
+    (the compose project of a label), C(preview.envs.preview_slug) and C(preview.envs.preview_url), each
+    the function of the same job in the collection's naming rules (C(plugins/module_utils/_naming.py)).
 options:
   _input:
     description: The repository slug (lowercase letters, digits and dashes).
@@ -56,6 +57,7 @@ class FilterModule:
         return {
             "preview_label": _wrap(_naming.label),
             "preview_project": _wrap(_naming.project_name),
+            "preview_label_project": _wrap(_naming.label_project),
             "preview_slug": _wrap(_naming.default_slug),
             "preview_url": _wrap(_naming.url),
         }

@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, preview maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Driving the ``docker compose`` v2 CLI: argv, output parsing, project inventory.
+"""Driving the ``docker compose`` v2 CLI: argv, output parsing, the resources labelled with a project.
 
 Private to the collection. The pure functions (argv building, parsing, the
 ``changed`` decision) are unit-tested; ``ComposeProject`` runs the commands
@@ -364,7 +364,7 @@ def has_changes(events: t.Iterable[Event]) -> bool:
 
 
 def down_changed(before: set, after: set, events: t.Iterable[Event]) -> bool:
-    """Whether a teardown changed anything: resources gone from the labelled inventory, or images removed.
+    """Whether a teardown changed anything: labelled resources gone, or images removed.
 
     Other ``down`` events are not evidence: compose 2.26 with ``--file`` reports the volumes the file
     declares as "Removing"/"Removed" even when they never existed.
@@ -542,6 +542,17 @@ class CommandResult(t.NamedTuple):
     stderr: str
 
 
+def command_fields(result: CommandResult) -> dict:
+    """What a task's result says of a command it ran: the argv, the exit status and the output."""
+    return dict(cmd=result.argv, rc=result.rc, stdout=result.stdout, stderr=result.stderr)
+
+
+def fail_command(module: t.Any, msg: str, result: CommandResult, **fields: t.Any) -> t.NoReturn:
+    """Fail the task over ``result``'s command, with its argv, exit status and output; ``fields`` add or
+    replace keys of the result (``stdout=""`` where the output holds secrets)."""
+    module.fail_json(msg=msg, **dict(command_fields(result), **fields))
+
+
 class ComposeProject:
     """One compose project, run through an AnsibleModule's ``run_command``."""
 
@@ -569,35 +580,23 @@ class ComposeProject:
         result = CommandResult(list(argv), rc, stdout or "", stderr or "")
         if check and rc != 0:
             reason = short_reason(parse_events(result.stderr).other, rc)
-            self.module.fail_json(
-                msg=f"{what or argv[1]} failed for project {self.project_name}: {reason}",
-                cmd=result.argv,
-                rc=rc,
-                stdout=result.stdout,
-                stderr=result.stderr,
-            )
+            fail_command(self.module, f"{what or argv[1]} failed for project {self.project_name}: {reason}", result)
         return result
 
     def detect_version(self) -> tuple[int, int, int] | None:
         result = self.run([self.docker_cli, "compose", "version", "--format", "json"])
         if result.rc != 0:
-            self.module.fail_json(
-                msg=f"the docker compose v2 plugin is not available through {self.docker_cli}: "
-                + short_reason(result.stderr.splitlines() or result.stdout.splitlines(), result.rc),
-                cmd=result.argv,
-                rc=result.rc,
-                stdout=result.stdout,
-                stderr=result.stderr,
+            reason = short_reason(result.stderr.splitlines() or result.stdout.splitlines(), result.rc)
+            fail_command(
+                self.module,
+                f"the docker compose v2 plugin is not available through {self.docker_cli}: {reason}",
+                result,
             )
         version = parse_version(result.stdout)
         if version is not None and version < MINIMUM_COMPOSE_VERSION:
             wanted = ".".join(map(str, MINIMUM_COMPOSE_VERSION))
-            self.module.fail_json(
-                msg=f"docker compose {'.'.join(map(str, version))} is too old; need {wanted} or later",
-                cmd=result.argv,
-                rc=result.rc,
-                stdout=result.stdout,
-                stderr=result.stderr,
+            fail_command(
+                self.module, f"docker compose {'.'.join(map(str, version))} is too old; need {wanted} or later", result
             )
         self.compose_version = version
         return version
@@ -621,13 +620,7 @@ class ComposeProject:
         except ValueError as exc:
             if not check:
                 return []
-            self.module.fail_json(
-                msg=f"cannot parse compose ps output for project {self.project_name}: {exc}",
-                cmd=result.argv,
-                rc=result.rc,
-                stdout=result.stdout,
-                stderr=result.stderr,
-            )
+            fail_command(self.module, f"cannot parse compose ps output for project {self.project_name}: {exc}", result)
 
     def labelled(self, kind: str) -> list[dict]:
         """Resources of ``kind`` carrying the project label, whatever compose file made them."""
@@ -636,7 +629,7 @@ class ComposeProject:
         result = self.run(argv, check=True, what=f"listing {kind}s")
         return parse_json_output(result.stdout)
 
-    def inventory(self, kinds: t.Sequence[str]) -> set[tuple[str, str]]:
+    def resource_ids(self, kinds: t.Sequence[str]) -> set[tuple[str, str]]:
         """(kind, id) of every labelled resource of ``kinds``: the before/after state for ``changed``."""
         return {(kind, resource_id(item)) for kind in kinds for item in self.labelled(kind)}
 

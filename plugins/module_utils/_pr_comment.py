@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import re
 
-from ansible.module_utils.basic import env_fallback
-
+from ansible_collections.preview.envs.plugins.module_utils import _naming
+from ansible_collections.preview.envs.plugins.module_utils._args_common import github
 from ansible_collections.preview.envs.plugins.module_utils._github import GitHubClient, GitHubError
 from ansible_collections.preview.envs.plugins.module_utils._redact import redact_secrets, redact_urls
 
 MARKER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")
-REPO_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 MAX_BODY_LENGTH = 65536
 # An @ that GitHub would read as a mention of a user or a team (@octocat, @org/team).
 MENTION = re.compile(r"@(?=[A-Za-z0-9])")
@@ -147,10 +146,7 @@ ARGUMENT_SPEC = dict(
     body=dict(type="str"),
     state=dict(type="str", default="present", choices=["present", "absent"]),
     marker=dict(type="str", default="preview-envs"),
-    token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["GITHUB_TOKEN"])),
-    api_url=dict(type="str", default="https://api.github.com", fallback=(env_fallback, ["GITHUB_API_URL"])),
-    timeout=dict(type="int", default=30),
-    retries=dict(type="int", default=4),
+    **github(),
 )
 REQUIRED_IF = [("state", "present", ["body"])]
 
@@ -158,7 +154,7 @@ REQUIRED_IF = [("state", "present", ["body"])]
 def check_params(params: dict) -> str | None:
     """What is wrong with validated ``params`` beyond their types, or None; checked before calling GitHub."""
     repo, pr = params["repo"], params["pr"]
-    if not REPO_PATTERN.match(repo):
+    if not _naming.REPO_RE.match(repo):
         return f"repo must look like owner/name, not {repo!r}"
     if pr < 1:
         return f"pr must be a pull request number (1 or more), not {pr}"

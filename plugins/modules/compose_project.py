@@ -30,6 +30,7 @@ requirements:
   - PyYAML on the target, for O(policy)
 extends_documentation_fragment:
   - preview.envs.attributes
+  - preview.envs.host_layout.docker_cli
 attributes:
   check_mode:
     support: partial
@@ -196,11 +197,6 @@ options:
       pids:
         description: Most processes (and threads) at once.
         type: int
-  docker_cli:
-    description:
-      - The docker CLI to run, a name looked up in E(PATH) or a path.
-    type: path
-    default: docker
   health_url:
     description:
       - For O(state=present), after the containers are ready, GET this C(http://) URL until it answers
@@ -424,6 +420,7 @@ import urllib.parse
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.preview.envs.plugins.module_utils._args_common import host_layout
 from ansible_collections.preview.envs.plugins.module_utils._compose import (
     DEAD_STATES,
     DEFAULT_FILES,
@@ -431,10 +428,12 @@ from ansible_collections.preview.envs.plugins.module_utils._compose import (
     Limits,
     bound_text,
     check_project_name,
+    command_fields,
     default_files,
     describe_not_ready,
     down_argv,
     down_changed,
+    fail_command,
     has_changes,
     host_hint,
     limits_override,
@@ -471,13 +470,7 @@ def env_strings(env: dict) -> dict:
 
 def command_result(run, events, changed, containers) -> dict:
     return dict(
-        changed=changed,
-        containers=containers,
-        actions=[event._asdict() for event in events],
-        cmd=run.argv,
-        rc=run.rc,
-        stdout=run.stdout,
-        stderr=run.stderr,
+        changed=changed, containers=containers, actions=[event._asdict() for event in events], **command_fields(run)
     )
 
 
@@ -585,13 +578,8 @@ def compose_model(module, project, interpolate=True, refused=False):
         reason = short_reason(parse_events(run.stderr).other, run.rc)
     if refused:
         return None
-    module.fail_json(
-        msg=f"compose config failed for project {project.project_name}: {reason}",
-        cmd=run.argv,
-        rc=run.rc,
-        stdout="",  # the model holds the values of the project's env files
-        stderr=run.stderr,
-    )
+    # stdout is left out: the model holds the values of the project's env files.
+    fail_command(module, f"compose config failed for project {project.project_name}: {reason}", run, stdout="")
 
 
 def checked_model(module, project, policy) -> dict:
@@ -662,7 +650,7 @@ def absent(module, project) -> dict:
         kinds.append("volume")
     if params["remove_images"] != "none":
         kinds.append("image")
-    before = project.inventory(kinds)
+    before = project.resource_ids(kinds)
     argv = down_argv(
         project.base(dry_run=check),
         remove_volumes=remove_volumes,
@@ -681,13 +669,13 @@ def absent(module, project) -> dict:
             f"{then} its labelled resources directly"
         )
     if check:
-        # What the real run would remove: everything in the inventory, plus the images compose names.
+        # What the real run would remove: every labelled resource found, plus the images compose names.
         changed = down_changed(before, set(), parsed.events)
         return command_result(run, parsed.events, changed, project.ps(check=False))
 
     # Whatever down did not know about (other compose files, a failed down, older image builds).
     events = parsed.events + project.sweep(kinds)
-    after = project.inventory(kinds)
+    after = project.resource_ids(kinds)
     result = command_result(run, events, down_changed(before, after, parsed.events), [])
     if after:
         left = ", ".join(f"{kind} {name}" for kind, name in sorted(after))
@@ -712,7 +700,6 @@ def main():
             remove_orphans=dict(type="bool", default=True),
             remove_images=dict(type="str", choices=["none", "local", "all"], default="none"),
             env=dict(type="dict", default={}),
-            docker_cli=dict(type="path", default="docker"),
             logs_on_failure=dict(type="int", default=50),
             health_url=dict(type="str"),
             policy=dict(type="bool", default=True),
@@ -724,6 +711,7 @@ def main():
                 default=dict(memory="512m", cpus=1.0, pids=256),
                 options=dict(memory=dict(type="str"), cpus=dict(type="float"), pids=dict(type="int")),
             ),
+            **host_layout("docker_cli"),
         ),
         supports_check_mode=True,
     )

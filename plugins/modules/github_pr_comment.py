@@ -26,10 +26,14 @@ description:
   - The task runs on the controller, through the collection's action plugin of the same name. Nothing is
     sent to or started on the managed host, so the token stays on the controller; E(GITHUB_TOKEN) and
     E(GITHUB_API_URL) are read from the controller's environment.
+  - The token (O(token) or O(token_file)) must be able to write pull request comments. A classic personal
+    access token needs the C(repo) scope (C(public_repo) for public repositories); a fine-grained token or
+    GitHub App needs the C(Pull requests) or C(Issues) repository permission, write.
 author:
   - preview maintainers (@preview-envs)
 extends_documentation_fragment:
   - preview.envs.attributes
+  - preview.envs.github
 attributes:
   check_mode:
     support: full
@@ -74,33 +78,6 @@ options:
         characters.
     type: str
     default: preview-envs
-  token:
-    description:
-      - A GitHub token that can write pull request comments, sent in an C(Authorization) header as a
-        bearer token.
-      - A classic personal access token needs the C(repo) scope (C(public_repo) for public repositories). A
-        fine-grained token or GitHub App needs the C(Pull requests) or C(Issues) repository permission, write.
-      - If not set, the environment variable E(GITHUB_TOKEN) is used.
-    type: str
-    required: true
-  api_url:
-    description:
-      - The root of the GitHub REST API. For GitHub Enterprise Server this is C(https://HOSTNAME/api/v3).
-      - If not set, the environment variable E(GITHUB_API_URL) is used (GitHub Actions sets it).
-    type: str
-    default: https://api.github.com
-  timeout:
-    description:
-      - Seconds to wait for each HTTP answer.
-    type: int
-    default: 30
-  retries:
-    description:
-      - How many times a request is repeated after a server error (5xx), a network error or a rate limit.
-      - Waits follow GitHub's C(retry-after) and C(x-ratelimit-reset) headers, else back off exponentially.
-        A rate limit that would need a wait of more than 60 seconds fails at once, saying when it resets.
-    type: int
-    default: 4
 notes:
   - Anyone who can comment on the pull request can post a comment that starts with the marker line; the
     module would then try to edit that comment, which GitHub refuses (403) unless the token may edit
@@ -130,6 +107,13 @@ EXAMPLES = r"""
     pr: 42
     marker: test-report
     body: "{{ lookup('ansible.builtin.file', 'report.md') }}"
+
+- name: Update it with the token in a file of the controller's
+  preview.envs.github_pr_comment:
+    repo: octo-org/shop
+    pr: 42
+    body: Preview is building
+    token_file: /etc/preview/github-token
 
 - name: Remove the preview comment when the pull request closes (token from GITHUB_TOKEN)
   preview.envs.github_pr_comment:

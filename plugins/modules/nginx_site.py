@@ -9,7 +9,7 @@ module: nginx_site
 short_description: The nginx file of one preview, tested before every reload
 version_added: 0.1.0
 description:
-  - Writes (or removes) the nginx configuration of one preview in O(configs_dir), generated here
+  - Writes (or removes) the nginx configuration of one preview in O(nginx_configs_dir), generated here
     from a validated label, an integer port and a validated domain only; no free text reaches it.
   - Without O(domain) the file is C(<label>.location.conf), a C(location /<label>/) block that
     the base site includes in its default server (path routing).
@@ -21,12 +21,13 @@ description:
     file on disk that nginx has not loaded (the reload failed, or the run was killed before it) differs
     from that record, so the next run reloads even though the file itself is unchanged.
   - Every answer through the route, the app's errors and nginx's own included, carries the header
-    C(X-Preview-Route) set to the label, which the app cannot set. M(preview.envs.preview_inventory) asks
+    C(X-Preview-Route) set to the label, which the app cannot set. M(preview.envs.preview_traces) asks
     nginx for it to tell a route that nginx serves from one that is only on disk.
 author:
   - preview maintainers (@preview-envs)
 extends_documentation_fragment:
   - preview.envs.attributes
+  - preview.envs.host_layout.nginx_configs_dir
 attributes:
   check_mode:
     support: full
@@ -57,10 +58,8 @@ options:
       - Must match the base site's C(listen), or nginx picks the base site's default server.
     type: str
     default: ""
-  configs_dir:
-    description: Directory the base site includes.
-    type: path
-    default: /etc/nginx/preview-configs
+  nginx_configs_dir:
+    aliases: [configs_dir]
   state:
     description: Whether the preview's file should exist.
     type: str
@@ -109,11 +108,9 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.preview.envs.plugins.module_utils import _naming
+from ansible_collections.preview.envs.plugins.module_utils._args_common import host_layout
 
-LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,60}[a-z0-9])?-pr-[0-9]{1,9}$")
-SUFFIXES = (".location.conf", ".server.conf")
 LOADED_SUFFIX = ".loaded"
-ROUTE_HEADER = "X-Preview-Route"
 ADDRESS_RE = re.compile(r"^(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$")
 
 PROXY = """\
@@ -140,19 +137,19 @@ def render(label: str, port: int, domain: str, listen_port: int, listen_address:
             f"    listen {listen};\n"
             f"    server_name {label}.{domain};\n"
             "    location / {\n"
-            + PROXY.format(port=port, target="", prefix="/", header=ROUTE_HEADER, label=label)
+            + PROXY.format(port=port, target="", prefix="/", header=_naming.ROUTE_HEADER, label=label)
             + "    }\n}\n"
         )
-        return label + ".server.conf", head + body
+        return _naming.nginx_file(label, domain), head + body
     body = (
         f"location = /{label} {{\n    return 301 /{label}/;\n}}\n"
         f"location /{label}/ {{\n"
-        + PROXY.format(port=port, target="/", prefix=f"/{label}", header=ROUTE_HEADER, label=label).replace(
+        + PROXY.format(port=port, target="/", prefix=f"/{label}", header=_naming.ROUTE_HEADER, label=label).replace(
             "        ", "    "
         )
         + "}\n"
     )
-    return label + ".location.conf", head + body
+    return _naming.nginx_file(label, domain), head + body
 
 
 def read(path: str) -> str | None:
@@ -190,19 +187,18 @@ class Site:
     def apply(self) -> dict:
         params = self.params
         label = params["label"]
-        if not LABEL_RE.match(label or ""):
-            self.module.fail_json(msg=f"not a preview label (<slug>-pr-<N>): {label!r}")
         domain = params["domain"]
-        if domain:
-            try:
+        try:
+            _naming.check_label(label)
+            if domain:
                 _naming.check_domain(domain)
-            except _naming.NamingError as exc:
-                self.module.fail_json(msg=str(exc))
-        configs_dir = params["configs_dir"]
-        present = {suffix: read(os.path.join(configs_dir, label + suffix)) for suffix in SUFFIXES}
+        except _naming.NamingError as exc:
+            self.module.fail_json(msg=str(exc))
+        configs_dir = params["nginx_configs_dir"]
+        present = {suffix: read(os.path.join(configs_dir, label + suffix)) for suffix in _naming.NGINX_SUFFIXES}
 
-        wanted: dict[str, str | None] = {suffix: None for suffix in SUFFIXES}
-        path = os.path.join(configs_dir, label + SUFFIXES[0])
+        wanted: dict[str, str | None] = {suffix: None for suffix in _naming.NGINX_SUFFIXES}
+        path = os.path.join(configs_dir, label + _naming.NGINX_LOCATION_SUFFIX)
         if params["state"] == "present":
             port = params["port"]
             if port is None or not 1 <= port <= 65535:
@@ -215,7 +211,9 @@ class Site:
             path = os.path.join(configs_dir, name)
 
         changes = {
-            suffix: (present[suffix], wanted[suffix]) for suffix in SUFFIXES if present[suffix] != wanted[suffix]
+            suffix: (present[suffix], wanted[suffix])
+            for suffix in _naming.NGINX_SUFFIXES
+            if present[suffix] != wanted[suffix]
         }
         marker = os.path.join(configs_dir, label + LOADED_SUFFIX)
         loaded = (read(marker) or "").strip() or None
@@ -223,8 +221,8 @@ class Site:
         result = dict(changed=bool(changes) or loaded != wanted_digest, path=path, reloaded=False)
         if self.module._diff:
             result["diff"] = {
-                "before": "".join(present[s] or "" for s in SUFFIXES),
-                "after": "".join(wanted[s] or "" for s in SUFFIXES),
+                "before": "".join(present[s] or "" for s in _naming.NGINX_SUFFIXES),
+                "after": "".join(wanted[s] or "" for s in _naming.NGINX_SUFFIXES),
             }
         if not result["changed"] or self.module.check_mode:
             return result
@@ -275,20 +273,21 @@ class Site:
 
 
 def main():
+    argument_spec = dict(
+        label=dict(type="str", required=True),
+        port=dict(type="int"),
+        domain=dict(type="str", default=""),
+        listen_port=dict(type="int", default=80),
+        listen_address=dict(type="str", default=""),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        test_command=dict(type="list", elements="str", default=["nginx", "-t"]),
+        reload_command=dict(type="list", elements="str", default=["nginx", "-s", "reload"]),
+        **host_layout("nginx_configs_dir"),
+    )
+    # Tasks written for this module alone call the directory configs_dir; both names stay valid.
+    argument_spec["nginx_configs_dir"]["aliases"] = ["configs_dir"]
     module = AnsibleModule(
-        argument_spec=dict(
-            label=dict(type="str", required=True),
-            port=dict(type="int"),
-            domain=dict(type="str", default=""),
-            listen_port=dict(type="int", default=80),
-            listen_address=dict(type="str", default=""),
-            configs_dir=dict(type="path", default="/etc/nginx/preview-configs"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            test_command=dict(type="list", elements="str", default=["nginx", "-t"]),
-            reload_command=dict(type="list", elements="str", default=["nginx", "-s", "reload"]),
-        ),
-        required_if=[("state", "present", ("port",))],
-        supports_check_mode=True,
+        argument_spec=argument_spec, required_if=[("state", "present", ("port",))], supports_check_mode=True
     )
     module.exit_json(**Site(module).apply())
 

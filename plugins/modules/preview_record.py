@@ -19,6 +19,8 @@ author:
   - preview maintainers (@preview-envs)
 extends_documentation_fragment:
   - preview.envs.attributes
+  - preview.envs.host_layout.db
+  - preview.envs.host_layout.deployments_dir
 attributes:
   check_mode:
     support: full
@@ -29,10 +31,6 @@ attributes:
     support: full
     details: The C(updated) timestamp changes only when a stored value changes.
 options:
-  db:
-    description: Path of the SQLite state file. Created with its directory when missing.
-    type: path
-    default: /var/lib/preview/state.db
   repo:
     description: Repository full name, C(owner/name).
     type: str
@@ -68,10 +66,6 @@ options:
     type: list
     elements: int
     default: [8000, 9999]
-  deployments_dir:
-    description: Directory under which each preview gets its work dir, C(<deployments_dir>/<label>).
-    type: path
-    default: /opt/preview-deployments
   domain:
     description: Preview domain; when set, previews are served at C(<label>.<domain>).
     type: str
@@ -162,6 +156,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.preview.envs.plugins.module_utils import _naming, _state
+from ansible_collections.preview.envs.plugins.module_utils._args_common import host_layout
 
 
 def run(module: AnsibleModule) -> dict:
@@ -241,7 +236,6 @@ def run(module: AnsibleModule) -> dict:
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            db=dict(type="path", default="/var/lib/preview/state.db"),
             repo=dict(type="str", required=True),
             pr=dict(type="int", required=True),
             slug=dict(type="str"),
@@ -250,7 +244,6 @@ def main():
             reason=dict(type="str", default=""),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             port_range=dict(type="list", elements="int", default=[8000, 9999]),
-            deployments_dir=dict(type="path", default="/opt/preview-deployments"),
             domain=dict(type="str", default=""),
             public_url=dict(type="str", default="http://localhost"),
             url_scheme=dict(type="str", choices=["http", "https"], default="http"),
@@ -258,6 +251,7 @@ def main():
             max_previews_per_repo=dict(type="int", default=0),
             min_free_disk_mb=dict(type="int", default=0),
             disk_paths=dict(type="list", elements="path", default=[]),
+            **host_layout("db", "deployments_dir"),
         ),
         required_if=[("state", "present", ("sha",))],
         supports_check_mode=True,

@@ -9,7 +9,7 @@ module: preview_source
 short_description: Check out one commit of a pull request and say how it runs as a preview
 version_added: 0.1.0
 description:
-  - Puts the commit O(version) of the repository O(repo) into O(dest), and then looks at it the way
+  - Puts the commit O(commit) of the repository O(clone_url) into O(dest), and then looks at it the way
     M(preview.envs.preview_stack) does (the repository's compose file, else NestJS, else Go).
   - O(dest) is a git repository of its own, created on first use. The commit is fetched only when O(dest)
     does not hold it yet, through O(refspec) (for a pull request C(+refs/pull/N/head:refs/remotes/origin/pr/N)),
@@ -17,9 +17,8 @@ description:
   - The work tree is then checked out at that commit, detached, with local changes to tracked files
     discarded. Files the build leaves behind that git does not track stay.
   - Submodules are left alone unless O(submodules=true); see there for the URLs they may come from.
-  - One task for what M(ansible.builtin.git) and M(preview.envs.preview_stack) did in two. Every task of a
-    deploy costs Ansible's module start-up (about 0.3 s on a small host), and this pair sits on the way to a
-    live preview.
+  - One task where M(ansible.builtin.git) and M(preview.envs.preview_stack) would take two. Every task of a
+    deploy costs Ansible's module start-up, and this pair sits on the way to a live preview.
   - The code of a pull request is hostile, and git is its first reader. Git runs with an allow-listed
     environment only (E(PATH), E(HOME), E(LANG), E(LC_ALL), E(TZ), E(TMPDIR), E(SSH_AUTH_SOCK)), so no
     secret of the caller (E(GITHUB_TOKEN), the webhook secret) reaches git or anything git starts; without
@@ -36,8 +35,8 @@ description:
   - The directory that holds O(dest) (a preview's work dir) is created when missing and made mode 0700, so
     that other users of the host cannot read the checkout. O(dest) therefore belongs in a directory of its
     own; a shared directory with the sticky bit (like C(/tmp)) is refused.
-  - Credentials in O(repo) (C(https://user:token@host/...)) never appear in the result; URLs in messages and
-    git's output are returned as C(scheme://***@host/...).
+  - Credentials in O(clone_url) (C(https://user:token@host/...)) never appear in the result; URLs in messages
+    and git's output are returned as C(scheme://***@host/...).
   - Reads the repository's files only; never runs anything from it.
 author:
   - preview maintainers (@preview-envs)
@@ -47,28 +46,30 @@ attributes:
   check_mode:
     support: full
     details:
-      - Check mode fetches and checks out nothing. It reports a change when O(dest) is not at O(version), and
+      - Check mode fetches and checks out nothing. It reports a change when O(dest) is not at O(commit), and
         looks at O(dest) as it is (the result keys of the detection are missing when there is nothing there).
   diff_mode:
     support: none
   idempotent:
     support: full
 options:
-  repo:
+  clone_url:
     description: The repository to fetch from, a URL or path git understands.
     type: str
     required: true
+    aliases: [repo]
   dest:
     description: The directory of the checkout. Created with its parents when missing.
     type: path
     required: true
-  version:
+  commit:
     description: The commit to check out, its full 40-hex ID.
     type: str
     required: true
+    aliases: [version]
   refspec:
     description:
-      - What to fetch before looking for O(version) by its ID, for example
+      - What to fetch before looking for O(commit) by its ID, for example
         C(+refs/pull/5/head:refs/remotes/origin/pr/5). Empty fetches the commit by its ID only.
     type: str
     default: ""
@@ -80,9 +81,10 @@ options:
     description:
       - Whether to check out the commit's submodules (recursively) when it has a C(.gitmodules).
       - A pull request chooses the URLs in C(.gitmodules), so each one, nested ones included, must be on the
-        host of O(repo) with the same scheme (relative URLs such as C(../lib.git) are); any other URL fails
-        the task before anything is fetched. C(file://) URLs and local paths are accepted only when O(repo)
-        is itself a local path, and git's C(file) transport is off otherwise (C(protocol.file.allow=never)).
+        host of O(clone_url) with the same scheme (relative URLs such as C(../lib.git) are); any other URL
+        fails the task before anything is fetched. C(file://) URLs and local paths are accepted only when
+        O(clone_url) is itself a local path, and git's C(file) transport is off otherwise
+        (C(protocol.file.allow=never)).
     type: bool
     default: false
 seealso:
@@ -93,9 +95,9 @@ seealso:
 EXAMPLES = r"""
 - name: Fetch the PR's head commit and detect how it runs
   preview.envs.preview_source:
-    repo: https://github.com/octo/app.git
+    clone_url: https://github.com/octo/app.git
     dest: /opt/preview-deployments/app-pr-5/src
-    version: 0123456789abcdef0123456789abcdef01234567
+    commit: 0123456789abcdef0123456789abcdef01234567
     refspec: +refs/pull/5/head:refs/remotes/origin/pr/5
   register: source
 """
@@ -140,10 +142,10 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.preview.envs.plugins.module_utils import _naming
 from ansible_collections.preview.envs.plugins.module_utils._redact import redact_urls, url_credentials
 from ansible_collections.preview.envs.plugins.module_utils._stack import detect
 
-SHA = re.compile(r"^[0-9a-f]{40}$")
 # A refspec of branch-like names only: nothing git could read as an option, no ':' tricks beyond one.
 REFSPEC = re.compile(r"^\+?[A-Za-z0-9][A-Za-z0-9/_.-]*(:[A-Za-z0-9][A-Za-z0-9/_.-]*)?$")
 # git's scp-like syntax, [user@]host:path, which it reads as ssh when no '/' comes before the ':'.
@@ -340,9 +342,9 @@ def private_parent(module: AnsibleModule, dest: str) -> bool:
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            repo=dict(type="str", required=True),
+            clone_url=dict(type="str", required=True, aliases=["repo"]),
             dest=dict(type="path", required=True),
-            version=dict(type="str", required=True),
+            commit=dict(type="str", required=True, aliases=["version"]),
             refspec=dict(type="str", default=""),
             compose_file=dict(type="str", default=""),
             submodules=dict(type="bool", default=False),
@@ -351,15 +353,15 @@ def main():
     )
     scrub_environment()
     params = module.params
-    repo, dest, sha, refspec = params["repo"], params["dest"], params["version"], params["refspec"]
+    repo, dest, sha, refspec = params["clone_url"], params["dest"], params["commit"], params["refspec"]
     # Ansible masks these wherever they appear in the result (invocation included), whatever the form.
     module.no_log_values.update(url_credentials(repo))
-    if not SHA.match(sha):
-        module.fail_json(msg=f"version must be a full commit ID (40 hex digits), not {sha!r}")
+    if not _naming.SHA_RE.match(sha):
+        module.fail_json(msg=f"commit must be a full commit ID (40 hex digits), not {sha!r}")
     if refspec and not REFSPEC.match(refspec):
         module.fail_json(msg=f"refspec {refspec!r} is not allowed: use ref names ([+]src[:dst]) only")
     if not repo.strip() or repo.startswith("-"):
-        module.fail_json(msg=f"repo must be a URL or path git understands, not {redact_urls(repo)!r}")
+        module.fail_json(msg=f"clone_url must be a URL or path git understands, not {redact_urls(repo)!r}")
 
     checkout = Checkout(module, dest, repo)
     exists = checkout.exists()

@@ -1,5 +1,5 @@
-"""Routes that are on disk are loaded, and the inventory sees a route through nginx, not its file: the real
-nginx (tests.support.nginx), a real app port, and ansible-playbook running nginx_site and preview_inventory."""
+"""Routes that are on disk are loaded, and preview_traces sees a route through nginx, not its file: the real
+nginx (tests.support.nginx), a real app port, and ansible-playbook running nginx_site and preview_traces."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def site_args(nginx: PrivateNginx, label: str, port: int, domain: str, **overrid
         "domain": domain,
         "listen_port": nginx.port,
         "listen_address": "127.0.0.1",
-        "configs_dir": str(nginx.configs_dir),
+        "nginx_configs_dir": str(nginx.configs_dir),
         "test_command": nginx.test_command,
         "reload_command": nginx.reload_command,
         **overrides,
@@ -100,10 +100,10 @@ def test_a_route_whose_reload_failed_is_loaded_on_the_next_run(tmp_path, nginx, 
 
 @pytest.fixture
 def running_stack(tmp_path):
-    """A running container that the inventory counts as the stack of hello-pr-7."""
+    """A running container that preview_traces counts as the stack of hello-pr-7."""
     deployments = tmp_path / "deployments"
     (deployments / "hello-pr-7").mkdir(parents=True)
-    name = f"preview-inventory-test-{uuid.uuid4().hex[:8]}"
+    name = f"preview-traces-test-{uuid.uuid4().hex[:8]}"
     subprocess.run(
         [
             "docker",
@@ -127,9 +127,9 @@ def running_stack(tmp_path):
 
 
 @pytest.mark.parametrize("domain", ["", DOMAIN], ids=["path", "subdomain"])
-def test_the_inventory_sees_a_route_only_when_nginx_serves_it(tmp_path, nginx, app_port, running_stack, domain):
+def test_the_traces_show_a_route_only_when_nginx_serves_it(tmp_path, nginx, app_port, running_stack, domain):
     label = "hello-pr-7"
-    inventory_args = {
+    traces_args = {
         "keep": [{"repo": "octo/hello", "pr": 7}],
         "db": str(tmp_path / "state.db"),
         "deployments_dir": str(running_stack),
@@ -140,13 +140,27 @@ def test_the_inventory_sees_a_route_only_when_nginx_serves_it(tmp_path, nginx, a
     }
     run_module(tmp_path, "nginx_site", site_args(nginx, label, app_port, domain, reload_command=["false"]))
 
-    found = run_module(tmp_path, "preview_inventory", inventory_args)
+    found = run_module(tmp_path, "preview_traces", traces_args)
     assert {"nginx", "running"} <= set(found["labels"][label]) and "routed" not in found["labels"][label]
     assert found["missing"] == [{"repo": "octo/hello", "pr": 7, "label": label, "status": ""}], found  # no record
 
     assert run_module(tmp_path, "nginx_site", site_args(nginx, label, app_port, domain))["reloaded"] is True
     assert eventually_routed(nginx, label, domain) == label
-    found = run_module(tmp_path, "preview_inventory", inventory_args)
+    found = run_module(tmp_path, "preview_traces", traces_args)
     assert "routed" in found["labels"][label]
     assert found["missing"] == [], "the app answers 404, and the route is there all the same"
     assert found["orphans"] == []
+
+
+def test_the_former_names_still_work(tmp_path, nginx, app_port):
+    """nginx_site takes configs_dir for nginx_configs_dir, and preview_inventory is preview_traces."""
+    args = site_args(nginx, "hello-pr-7", app_port, "")
+    args["configs_dir"] = args.pop("nginx_configs_dir")
+    assert run_module(tmp_path, "nginx_site", args, check=True)["changed"] is True
+
+    found = run_module(
+        tmp_path,
+        "preview_inventory",
+        {"db": str(tmp_path / "state.db"), "deployments_dir": str(tmp_path), "nginx_configs_dir": str(tmp_path)},
+    )
+    assert found["_status"] == "SUCCESS" and found["orphans"] == [] and found["missing"] == [], found

@@ -36,7 +36,7 @@ def test_checkout_lifecycle(tmp_path, app):
     sha = app.commit("first")
     app.push_pr(PR, sha)
     dest = tmp_path / "work" / "src"
-    args = {"repo": app.clone_url, "dest": str(dest), "version": sha, "refspec": REFSPEC}
+    args = {"clone_url": app.clone_url, "dest": str(dest), "commit": sha, "refspec": REFSPEC}
 
     # 1. check mode: would check out, creates nothing
     result = run_source(tmp_path, args, check=True)
@@ -62,14 +62,14 @@ def test_checkout_lifecycle(tmp_path, app):
     app.write("www/index.html", "<h1>second</h1>\n")
     second = app.commit("second")
     app.push_pr(PR, second)
-    result = run_source(tmp_path, {**args, "version": second})
+    result = run_source(tmp_path, {**args, "commit": second})
     assert (result["changed"], result["fetched"], result["before"], result["after"]) == (True, True, sha, second)
     assert (dest / "www" / "index.html").read_text() == "<h1>second</h1>\n"
 
     # 6. a tracked file edited in the checkout is put back; what git does not track stays
     (dest / "www" / "index.html").write_text("tampered\n")
     (dest / "build-output.txt").write_text("left by a build\n")
-    result = run_source(tmp_path, {**args, "version": second})
+    result = run_source(tmp_path, {**args, "commit": second})
     assert result["changed"] is True and result["fetched"] is False, result
     assert (dest / "www" / "index.html").read_text() == "<h1>second</h1>\n"
     assert (dest / "build-output.txt").exists()
@@ -86,7 +86,7 @@ def test_a_commit_the_remote_no_longer_has_fails_clearly(tmp_path, app):
     gone = "0123456789abcdef0123456789abcdef01234567"
     dest = tmp_path / "src"
 
-    result = run_source(tmp_path, {"repo": app.clone_url, "dest": str(dest), "version": gone, "refspec": REFSPEC})
+    result = run_source(tmp_path, {"clone_url": app.clone_url, "dest": str(dest), "commit": gone, "refspec": REFSPEC})
 
     assert result["_status"] == "FAILED!", result
     assert f"commit {gone} is not in {app.clone_url} (fetched {REFSPEC})" in result["msg"]
@@ -100,7 +100,7 @@ def test_a_repository_with_nothing_to_run_fails_after_the_checkout(tmp_path, app
     app.push_pr(PR, sha)
     dest = tmp_path / "src"
 
-    result = run_source(tmp_path, {"repo": app.clone_url, "dest": str(dest), "version": sha, "refspec": REFSPEC})
+    result = run_source(tmp_path, {"clone_url": app.clone_url, "dest": str(dest), "commit": sha, "refspec": REFSPEC})
 
     assert result["_status"] == "FAILED!", result
     assert result["msg"].startswith("nothing we can run"), result["msg"]
@@ -110,17 +110,17 @@ def test_a_repository_with_nothing_to_run_fails_after_the_checkout(tmp_path, app
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ({"version": "main"}, "version must be a full commit ID"),
-        ({"version": "--upload-pack=touch /tmp/x" + "0" * 20}, "version must be a full commit ID"),
+        ({"commit": "main"}, "commit must be a full commit ID"),
+        ({"commit": "--upload-pack=touch /tmp/x" + "0" * 20}, "commit must be a full commit ID"),
         ({"refspec": "--upload-pack=touch /tmp/pwned"}, "is not allowed"),
         ({"refspec": "+refs/pull/5/head:refs/a:refs/b"}, "is not allowed"),
-        ({"repo": "--upload-pack=touch /tmp/pwned"}, "repo must be a URL or path"),
+        ({"clone_url": "--upload-pack=touch /tmp/pwned"}, "clone_url must be a URL or path"),
     ],
-    ids=["branch-name", "option-as-version", "option-as-refspec", "two-colons", "option-as-repo"],
+    ids=["branch-name", "option-as-commit", "option-as-refspec", "two-colons", "option-as-clone-url"],
 )
 def test_arguments_that_git_could_misread_are_refused(tmp_path, app, override, message):
     dest = tmp_path / "src"
-    args = {"repo": app.clone_url, "dest": str(dest), "version": head(app.path), "refspec": REFSPEC, **override}
+    args = {"clone_url": app.clone_url, "dest": str(dest), "commit": head(app.path), "refspec": REFSPEC, **override}
 
     result = run_source(tmp_path, args)
 
@@ -133,9 +133,9 @@ def test_ssh_runs_in_batch_mode_and_git_never_prompts(tmp_path, app):
     """An unreachable SSH remote fails at once (no prompt for a password or a host key)."""
     dest = tmp_path / "src"
     args = {
-        "repo": "ssh://git@127.0.0.1:9/octo/app.git",
+        "clone_url": "ssh://git@127.0.0.1:9/octo/app.git",
         "dest": str(dest),
-        "version": head(app.path),
+        "commit": head(app.path),
         "refspec": REFSPEC,
     }
 
@@ -146,3 +146,15 @@ def test_ssh_runs_in_batch_mode_and_git_never_prompts(tmp_path, app):
     assert (
         subprocess.run(["git", "-C", str(dest), "rev-parse", "HEAD"], capture_output=True, check=False).returncode != 0
     )
+
+
+def test_the_former_option_names_still_work(tmp_path, app):
+    """repo and version are aliases of clone_url and commit, for tasks written before the rename."""
+    sha = app.commit("first")
+    app.push_pr(PR, sha)
+    dest = tmp_path / "src"
+
+    result = run_source(tmp_path, {"repo": app.clone_url, "dest": str(dest), "version": sha, "refspec": REFSPEC})
+
+    assert result["_status"] == "CHANGED", result
+    assert result["after"] == sha and head(dest) == sha

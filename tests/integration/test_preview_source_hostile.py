@@ -27,8 +27,8 @@ def app(tmp_path):
     return AppRepo(tmp_path / "origin")
 
 
-def source_args(repo: str, dest: Path, sha: str, **extra) -> dict:
-    return {"repo": repo, "dest": str(dest), "version": sha, "refspec": REFSPEC, **extra}
+def source_args(clone_url: str, dest: Path, sha: str, **extra) -> dict:
+    return {"clone_url": clone_url, "dest": str(dest), "commit": sha, "refspec": REFSPEC, **extra}
 
 
 def test_git_sees_none_of_the_callers_secrets_and_gives_up_on_a_stalled_fetch(tmp_path, app, monkeypatch):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from ansible_collections.preview.envs.plugins.modules.nginx_site import LABEL_RE, render
+from ansible_collections.preview.envs.plugins.module_utils._naming import LABEL_RE
+from ansible_collections.preview.envs.plugins.modules.nginx_site import render
 
 
 def test_path_routing_is_a_location_block():

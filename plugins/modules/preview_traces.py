@@ -5,15 +5,15 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: preview_inventory
-short_description: What previews exist on the host, in every place they leave traces
+module: preview_traces
+short_description: The traces of every preview on the host, the orphans among them and the missing previews
 version_added: 0.1.0
 description:
   - Lists, by preview label, the deployment records and port leases in the state file, the compose
     projects Docker knows (containers, networks or volumes labelled C(preview-<label>)), the nginx files
     in O(nginx_configs_dir) and the work dirs in O(deployments_dir).
-  - Only names that follow the collection's naming (C(<slug>-pr-<N>)) count; anything else is not ours
-    and is never reported.
+  - Only names that follow the collection's naming (C(<slug>-pr-<N>), as M(preview.envs.preview_record) makes
+    them) count; anything else is not ours and is never reported.
   - Compares that with O(keep), the previews that should exist, and returns the orphans (traces of
     previews not in O(keep)) and the missing (previews in O(keep) without a running stack or route).
   - With O(route_url), a route counts only when nginx serves it. Each preview in O(keep) is asked for at
@@ -25,6 +25,10 @@ author:
   - preview maintainers (@preview-envs)
 extends_documentation_fragment:
   - preview.envs.attributes
+  - preview.envs.host_layout.db
+  - preview.envs.host_layout.deployments_dir
+  - preview.envs.host_layout.nginx_configs_dir
+  - preview.envs.host_layout.docker_cli
 attributes:
   check_mode:
     support: full
@@ -41,22 +45,6 @@ options:
     type: list
     elements: dict
     default: []
-  db:
-    description: The state file.
-    type: path
-    default: /var/lib/preview/state.db
-  deployments_dir:
-    description: Where the work dirs are.
-    type: path
-    default: /opt/preview-deployments
-  nginx_configs_dir:
-    description: Where the nginx files are.
-    type: path
-    default: /etc/nginx/preview-configs
-  docker_cli:
-    description: The docker CLI.
-    type: path
-    default: docker
   route_url:
     description:
       - Where nginx listens for previews, for example C(http://127.0.0.1:80); empty to trust the nginx files.
@@ -75,7 +63,7 @@ options:
 
 EXAMPLES = r"""
 - name: Find orphans
-  preview.envs.preview_inventory:
+  preview.envs.preview_traces:
     keep:
       - {repo: octo/app, pr: 5, slug: app}
   register: found
@@ -111,37 +99,24 @@ missing:
 
 import os
 import re
-import sqlite3
 from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.preview.envs.plugins.module_utils import _naming
-
-LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,60}[a-z0-9])?-pr-[0-9]{1,9}$")
-PROJECT_PREFIX = "preview-"
-NGINX_SUFFIXES = (".location.conf", ".server.conf")
-# nginx_site's generated routes answer with it; the app behind them cannot set it.
-ROUTE_HEADER = "X-Preview-Route"
+from ansible_collections.preview.envs.plugins.module_utils import _naming, _state
+from ansible_collections.preview.envs.plugins.module_utils._args_common import host_layout
+from ansible_collections.preview.envs.plugins.module_utils._compose import PROJECT_LABEL
 
 
 def _records(db: str) -> list[dict]:
-    if not os.path.exists(db):
-        return []
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute("SELECT repo, pr, label, project, status, sha FROM deployments")]
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        conn.close()
+    fields = ("repo", "pr", "label", "project", "status", "sha")
+    return [{key: record[key] for key in fields} for record in _state.read_records(db)]
 
 
 def _docker_labels(module: AnsibleModule, docker: str, kind: list[str], fmt: str) -> list[str]:
-    rc, out, err = module.run_command([docker, *kind, "--filter", "label=com.docker.compose.project", "--format", fmt])
+    rc, out, err = module.run_command([docker, *kind, "--filter", f"label={PROJECT_LABEL}", "--format", fmt])
     if rc != 0:
         module.fail_json(msg=f"listing docker {' '.join(kind)} failed", rc=rc, stdout=out, stderr=err)
     return [line.strip() for line in out.splitlines() if line.strip()]
@@ -169,52 +144,57 @@ def served(route_url: str, label: str, domain: str, timeout: int) -> bool:
         answer_headers = error.headers
     except (URLError, UrlsConnectionError, OSError):
         return False
-    return (answer_headers or {}).get(ROUTE_HEADER) == label
+    return (answer_headers or {}).get(_naming.ROUTE_HEADER) == label
 
 
-def inventory(module: AnsibleModule) -> dict:
-    params = module.params
+def local_traces(records: list[dict], nginx_configs_dir: str, deployments_dir: str) -> dict[str, set[str]]:
+    """{label: where it was seen} from the records, the nginx files and the work dirs: only preview labels."""
     labels: dict[str, set[str]] = {}
 
-    def seen(label: str, where: str) -> None:
-        if LABEL_RE.match(label):
+    def seen(label, where: str) -> None:
+        if _naming.is_label(label):
             labels.setdefault(label, set()).add(where)
 
-    records = _records(params["db"])
     for record in records:
         seen(record["label"], "record")
-    if os.path.isdir(params["nginx_configs_dir"]):
-        for name in os.listdir(params["nginx_configs_dir"]):
-            for suffix in NGINX_SUFFIXES:
-                if name.endswith(suffix):
-                    seen(name[: -len(suffix)], "nginx")
-    if os.path.isdir(params["deployments_dir"]):
-        for name in os.listdir(params["deployments_dir"]):
-            if os.path.isdir(os.path.join(params["deployments_dir"], name)):
+    if os.path.isdir(nginx_configs_dir):
+        for name in os.listdir(nginx_configs_dir):
+            seen(_naming.nginx_file_label(name), "nginx")
+    if os.path.isdir(deployments_dir):
+        for name in os.listdir(deployments_dir):
+            if os.path.isdir(os.path.join(deployments_dir, name)):
                 seen(name, "work_dir")
+    return labels
+
+
+def find_traces(module: AnsibleModule) -> dict:
+    params = module.params
+    records = _records(params["db"])
+    labels = local_traces(records, params["nginx_configs_dir"], params["deployments_dir"])
 
     # Docker is shared: a compose project is ours when one of its containers was started from a work dir
     # under our deployments_dir, or when this host's own state (records, nginx, work dirs) names it.
     # Another shim's previews (another deployments_dir) are never touched.
-    project_format = '{{.Label "com.docker.compose.project"}}'
+    project_format = '{{.Label "' + PROJECT_LABEL + '"}}'
     docker = params["docker_cli"]
     ours = os.path.realpath(params["deployments_dir"]) + os.sep
     containers = _docker_labels(
-        module, docker, ["ps", "-a"], project_format + ' {{.State}} {{.Label "com.docker.compose.project.working_dir"}}'
+        module, docker, ["ps", "-a"], project_format + ' {{.State}} {{.Label "' + PROJECT_LABEL + '.working_dir"}}'
     )
     for line in containers:
         project, state, working_dir = (line.split(" ", 2) + ["", ""])[:3]
-        if not project.startswith(PROJECT_PREFIX):
+        label = _naming.project_label(project)
+        if label is None:
             continue
-        label = project[len(PROJECT_PREFIX) :]
         if (os.path.realpath(working_dir) + os.sep).startswith(ours) or label in labels:
-            seen(label, "project")
+            labels.setdefault(label, set()).add("project")
             if state == "running":
-                seen(label, "running")
+                labels[label].add("running")
     for kind in (["network", "ls"], ["volume", "ls"]):
         for project in _docker_labels(module, docker, kind, project_format):
-            if project.startswith(PROJECT_PREFIX) and project[len(PROJECT_PREFIX) :] in labels:
-                seen(project[len(PROJECT_PREFIX) :], "project")
+            label = _naming.project_label(project)
+            if label in labels:
+                labels[label].add("project")
 
     keep = {}
     for item in params["keep"]:
@@ -264,17 +244,14 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             keep=dict(type="list", elements="dict", default=[]),
-            db=dict(type="path", default="/var/lib/preview/state.db"),
-            deployments_dir=dict(type="path", default="/opt/preview-deployments"),
-            nginx_configs_dir=dict(type="path", default="/etc/nginx/preview-configs"),
-            docker_cli=dict(type="path", default="docker"),
             route_url=dict(type="str", default=""),
             domain=dict(type="str", default=""),
             route_timeout=dict(type="int", default=5),
+            **host_layout("db", "deployments_dir", "nginx_configs_dir", "docker_cli"),
         ),
         supports_check_mode=True,
     )
-    module.exit_json(**inventory(module))
+    module.exit_json(**find_traces(module))
 
 
 if __name__ == "__main__":
