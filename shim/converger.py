@@ -21,7 +21,8 @@ from .config import Config
 from .processes import end_runs_under
 from .reconciler import Reconciler
 from .runner import RunResult, run_playbook
-from .store import KINDS, Pending, Store
+from .store import Pending, Store
+from .vocabulary import RUN_KIND, DesiredState, RunStatus
 
 log = logging.getLogger("preview.shim.converger")
 
@@ -35,7 +36,7 @@ RETRY_AFTER = 5.0
 RETRY_MAX = 300.0
 # Run statuses that do not converge the PR: a cancelled deploy is superseded by a newer desired state, and
 # that run applies it. A failed or timed-out run is applied: its comment says why, and a new push runs it again.
-NOT_APPLIED = frozenset({"canceled"})
+NOT_APPLIED = frozenset({RunStatus.CANCELED})
 
 
 class Converger:
@@ -214,17 +215,17 @@ class Converger:
         def cancelled() -> bool:
             # Called often by ansible-runner; look at the database at most twice a second.
             now = time.monotonic()
-            if item.state == "present" and not verdict[0] and now - last[0] >= 0.5:
+            if item.state == DesiredState.PRESENT and not verdict[0] and now - last[0] >= 0.5:
                 last[0] = now
                 row = self.store.desired(item.repo, item.pr)
-                verdict[0] = bool(row and row["state"] == "absent" and row["generation"] > item.generation)
+                verdict[0] = bool(row and row["state"] == DesiredState.ABSENT and row["generation"] > item.generation)
             return verdict[0]
 
         return cancelled
 
     def _converge(self, item: Pending) -> None:
         """One slot's whole life: record the run, run it, record the result, free the slot, whatever fails."""
-        kind = KINDS.get(item.state, item.state)
+        kind = RUN_KIND.get(item.state, item.state)
         run_id = None
         failed = True
         try:
@@ -245,7 +246,7 @@ class Converger:
             )
             repo_cfg = self.config.repository(item.repo)
             if repo_cfg is None:
-                result = RunResult("error", None, f"repository {item.repo} is no longer configured", 0.0)
+                result = RunResult(RunStatus.ERROR, None, f"repository {item.repo} is no longer configured", 0.0)
             else:
                 result = self.run(
                     self.config,
@@ -293,7 +294,7 @@ class Converger:
     def _close_broken_run(self, run_id: int, item: Pending) -> None:
         """Mark a run that broke as an error, leaving its generation pending; the store may be what broke."""
         try:
-            self.store.finish_run(run_id, item, "error", None, "internal error", applied=False)
+            self.store.finish_run(run_id, item, RunStatus.ERROR, None, "internal error", applied=False)
         except Exception:
             log.exception(
                 "run=%d repo=%s pr=%d: could not record the error (the run stays 'running' until the shim restarts)",

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .events import PrEvent
+from .vocabulary import DesiredState, Reason
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,11 @@ class Policy:
 
 @dataclass(frozen=True)
 class Decision:
-    state: str  # present | absent | held
+    state: DesiredState
     sha: str
     approved_sha: str  # an approval GitHub confirmed
     pinned: bool
-    reason: str  # a code: deploy, closed, unlabeled, fork-needs-approval, fork-denied
+    reason: Reason
     claim_sha: str = ""  # an approval label not confirmed yet: the commit it is for,
     claim_by: str = ""  # and the login that added it
     fork: bool = False  # the head is a fork's: the server's compose_allow is never lifted for it
@@ -67,9 +68,9 @@ def decide(
         approved_sha, claim_sha, claim_by = "", "", ""
     pinned = bool(policy.pin_label) and policy.pin_label in labels
 
-    def result(state: str, reason: str) -> Decision:
+    def result(state: DesiredState, reason: Reason) -> Decision:
         # A claim matters only to a PR that waits for an approval; for any other, GitHub need not be asked.
-        waits = reason == "fork-needs-approval"
+        waits = reason == Reason.FORK_NEEDS_APPROVAL
         return Decision(
             state=state,
             sha=event.sha,
@@ -82,15 +83,15 @@ def decide(
         )
 
     if event.closed:
-        return result("absent", "closed")
+        return result(DesiredState.ABSENT, Reason.CLOSED)
     if policy.require_label and policy.require_label not in labels:
-        return result("absent", "unlabeled")
+        return result(DesiredState.ABSENT, Reason.UNLABELED)
     if event.is_fork and event.author.lower() not in {a.lower() for a in policy.trusted_authors}:
         if policy.forks == "deny":
-            return result("held", "fork-denied")
+            return result(DesiredState.HELD, Reason.FORK_DENIED)
         if policy.forks == "label" and approved_sha != event.sha:
-            return result("held", "fork-needs-approval")
-    return result("present", "deploy")
+            return result(DesiredState.HELD, Reason.FORK_NEEDS_APPROVAL)
+    return result(DesiredState.PRESENT, Reason.DEPLOY)
 
 
 def same_wanted_state(current: dict, decision: Decision) -> bool:
@@ -101,9 +102,9 @@ def same_wanted_state(current: dict, decision: Decision) -> bool:
     """
     if current["state"] != decision.state:
         return False
-    if decision.state == "absent":
+    if decision.state == DesiredState.ABSENT:
         return True
-    if decision.state == "held" and decision.reason == current["reason"] == "fork-denied":
+    if decision.state == DesiredState.HELD and decision.reason == current["reason"] == Reason.FORK_DENIED:
         return True
     return current["sha"] == decision.sha
 
@@ -117,9 +118,14 @@ def approval_settled(current: dict, allowed: bool) -> Decision:
     claim = current["claim_sha"]
     approved = claim if allowed else current["approved_sha"]
     waited_for_it = (
-        current["state"] == "held" and current["reason"] == "fork-needs-approval" and current["sha"] == claim
+        current["state"] == DesiredState.HELD
+        and current["reason"] == Reason.FORK_NEEDS_APPROVAL
+        and current["sha"] == claim
     )
-    state, reason = ("present", "deploy") if allowed and waited_for_it else (current["state"], current["reason"])
+    if allowed and waited_for_it:
+        state, reason = DesiredState.PRESENT, Reason.DEPLOY
+    else:
+        state, reason = DesiredState(current["state"]), Reason(current["reason"])
     return Decision(
         state=state,
         sha=current["sha"],

@@ -17,6 +17,7 @@ import time
 from .config import Config
 from .runner import run_reconcile
 from .store import Store
+from .vocabulary import RunStatus
 
 log = logging.getLogger("preview.shim.reconciler")
 
@@ -58,7 +59,7 @@ class Reconciler:
                 result, stats = self.run(self.config, keep)
             finally:
                 self._passing = None
-            if result.status != "successful":
+            if result.status != RunStatus.SUCCESSFUL:
                 log.warning("reconcile status=%s rc=%s message=%r", result.status, result.rc, result.message[-500:])
                 return {}
             missing = stats.get("preview_missing", [])

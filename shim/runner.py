@@ -1,30 +1,26 @@
-"""Run the collection's playbooks through ansible-runner, one private_data_dir per run."""
+"""The shim's runs of the collection's playbooks: what crosses into them, and how each is run.
+
+ansible-runner itself is driven by shim/playbook_run.py (shared with the CLI); this module adds the shim's
+part: the extravars contract, the environment allow-list, the deadline, the run's priority.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 import sys
-import tempfile
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ansible_runner.interface import init_runner
-
-from . import processes
+from . import playbook_run
 from .config import Config, RepoConfig
+from .vocabulary import Reason, RunKind, RunStatus
 
 log = logging.getLogger("preview.shim.runner")
 
-PLAYBOOKS = {"deploy": "deploy.yml", "cleanup": "cleanup.yml", "hold": "hold.yml", "report": "report.yml"}
-
-
 # Codes the playbooks turn into text; nothing else is passed (see shim/policy.py).
-REASONS = {"deploy", "closed", "unlabeled", "ttl", "missing", "fork-needs-approval", "fork-denied", "deadline"}
-
+REASONS = frozenset(Reason)
 
 # The role's default limits (roles/preview_pr/defaults/main.yml); a repository's `limits` are laid over the
 # server's `preview.limits`, or over these.
@@ -33,7 +29,7 @@ DEFAULT_LIMITS = {"memory": "512m", "cpus": 1.0, "pids": 256}
 
 @dataclass
 class RunResult:
-    status: str  # successful, failed, canceled, timeout, error
+    status: str  # a RunStatus
     rc: int | None
     message: str
     duration: float
@@ -78,7 +74,7 @@ def inventory(config: Config) -> str:
 
 def run_playbook(
     config: Config,
-    kind: str,
+    kind: RunKind,
     repo: RepoConfig,
     pr: int,
     sha: str,
@@ -94,22 +90,22 @@ def run_playbook(
     """
     result, _stats = _run(
         config,
-        PLAYBOOKS[kind],
+        RunKind(kind).playbook,
         extravars(config, repo, pr, sha, run_id, reason, fork),
         cancelled,
         f"run-{run_id}-",
         f"{kind} for {repo.full_name}#{pr}",
     )
-    if result.status == "timeout" and kind == "deploy":
+    if result.status == RunStatus.TIMEOUT and kind == RunKind.DEPLOY:
         report, _stats = _run(
             config,
-            PLAYBOOKS["report"],
-            extravars(config, repo, pr, sha, run_id, "deadline", fork),
+            RunKind.REPORT.playbook,
+            extravars(config, repo, pr, sha, run_id, Reason.DEADLINE, fork),
             cancelled,
             f"run-{run_id}-report-",
             f"deadline report for {repo.full_name}#{pr}",
         )
-        if report.status != "successful":
+        if report.status != RunStatus.SUCCESSFUL:
             log.warning("deadline report for %s#%d: %s %s", repo.full_name, pr, report.status, report.message)
     return result
 
@@ -122,17 +118,7 @@ def run_reconcile(
     """Run the reconcile play: orphans removed; returns what it reported (preview_missing, preview_orphans)."""
     values = {f"preview_pr_{key}": value for key, value in config.preview.items()}
     values.update(preview_pr_state_db=config.state_db, preview_pr_keep=keep)
-    return _run(config, "reconcile.yml", values, cancelled, "run-reconcile-", "reconcile")
-
-
-def _tail(runner, chars: int = 1500) -> str:
-    """The end of a run's output, the only trace of an error ansible-playbook reports before any task."""
-    try:
-        with open(os.path.join(runner.config.artifact_dir, "stdout"), encoding="utf-8", errors="replace") as out:
-            text = out.read()
-    except (OSError, AttributeError):
-        return "no output"
-    return text.strip()[-chars:] or "no output"
+    return _run(config, RunKind.RECONCILE.playbook, values, cancelled, "run-reconcile-", "reconcile")
 
 
 def lower_priority(nice: int) -> None:
@@ -141,8 +127,8 @@ def lower_priority(nice: int) -> None:
     On Linux the nice value belongs to a thread and a forked child inherits its thread's: set on the
     worker thread of one run (a new thread per run), it reaches ansible-playbook, its workers, the
     modules and docker compose, and leaves the threads that answer webhooks as they are. Builds then
-    yield the CPU to everything else on the host. (It did not change the intake benchmark's p99 on an
-    otherwise idle machine: docs/benchmarks.md.)
+    yield the CPU to everything else on the host when it runs short. (No priority keeps a busy core from
+    costing the webhook answers their tail latency: docs/benchmarks.md, intake.)
     """
     if nice <= 0:
         return
@@ -228,89 +214,40 @@ def _run(
     config: Config, playbook: str, values: dict, cancelled: Callable[[], bool], prefix: str, what: str
 ) -> tuple[RunResult, dict]:
     lower_priority(config.run_nice)
-    os.makedirs(config.runs_dir, mode=0o700, exist_ok=True)
-    private_dir = tempfile.mkdtemp(prefix=prefix, dir=config.runs_dir)
-    failures: list[str] = []
-    stats: dict = {}
 
-    def on_event(event: dict) -> bool:
+    def on_event(event: dict) -> None:
         data = event.get("event_data", {})
-        if event.get("event") == "runner_on_failed" and not data.get("ignore_errors"):
-            msg = str(data.get("res", {}).get("msg", ""))
-            failures.append(f"{data.get('task', '?')}: {msg}"[:1000])
-        elif (
+        if (
             event.get("event") == "runner_on_ok"
             and data.get("res", {}).get("failed_when_result") is False
             and data["res"].get("msg")
         ):
             # A best-effort step (the PR comment) failed without failing the run: say so.
             log.warning("%s: step %r did not work: %s", what, data.get("task", "?"), str(data["res"]["msg"])[:500])
-        elif event.get("event") == "playbook_on_stats":
-            stats.update(data.get("artifact_data") or {})
-        return False  # nothing to keep on disk
 
-    # Module temp dirs (AnsiballZ payloads) go under the run's directory, so a cancelled run's are removed
-    # with it instead of piling up in /tmp.
-    scratch = os.path.join(private_dir, "tmp")
-    os.makedirs(scratch, mode=0o700)
-    bindir = os.path.dirname(sys.executable)
-    envvars = {
-        "PATH": bindir + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
-        "ANSIBLE_COLLECTIONS_PATH": config.collections_path,
-        "ANSIBLE_HOST_KEY_CHECKING": "False",
-        "ANSIBLE_RETRY_FILES_ENABLED": "False",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_LOCAL_TEMP": scratch,
-        "TMPDIR": scratch,
-    }
-    if not config.inventory:
-        envvars["ANSIBLE_REMOTE_TMP"] = scratch  # localhost: the "remote" temp dir is on this machine too
-    started = time.monotonic()
-    deadline = started + config.run_timeout
-    timed_out = [False]
-
-    def stop() -> bool:
-        # Our deadline rather than ansible-runner's: before ansible-runner kills its child, the run's whole
-        # tree is ended here, while ansible-playbook still links it (shim/processes.py).
-        timed_out[0] = timed_out[0] or time.monotonic() > deadline
-        if timed_out[0] or cancelled():
-            processes.end_run(private_dir)
-            return True
-        return False
-
-    try:
-        runner = init_runner(
-            private_data_dir=private_dir,
-            playbook=str(config.playbooks_dir / playbook),
-            inventory=inventory(config),
-            extravars=values,
-            envvars=envvars,
-            ident="run",
-            quiet=True,
-            event_handler=on_event,
-            cancel_callback=stop,
-            suppress_env_files=True,
-        )
-        runner.config.env = run_environment(runner.config.env, envvars)
-        # ansible-playbook, started through the wrapper that records the run's pid (shim/processes.py).
-        # Not ansible-runner's `binary`: that switches it to a raw command without the playbook argument.
-        command = runner.config.command
-        if not command or os.path.basename(command[0]) != "ansible-playbook":
-            raise RuntimeError(f"unexpected ansible-runner command {command[:1]}")
-        runner.config.command = [processes.write_wrapper(private_dir, os.path.join(bindir, command[0])), *command[1:]]
-        runner.run()
-        status, rc = ("timeout" if timed_out[0] else runner.status), runner.rc
-        if status == "timeout":
-            failures = [f"the run passed its deadline of {config.run_timeout} s (run_timeout) and was ended"]
-        elif status == "failed" and not failures:
-            # No task failed: ansible-playbook itself did (bad environment, syntax, a missing collection).
-            failures = [f"ansible-playbook: {_tail(runner)}"]
-    except Exception as exc:  # the runner itself broke: report, never crash the worker
-        log.exception("ansible-runner failed to run %s", what)
-        status, rc, failures = "error", None, [f"ansible-runner: {exc}"]
-    finally:
-        # A cancel or a timeout ends ansible-playbook only; its module processes and docker compose would go on.
-        processes.end_run(private_dir)
-        shutil.rmtree(private_dir, ignore_errors=True)
-    result = RunResult(status=status, rc=rc, message="\n".join(failures), duration=time.monotonic() - started)
-    return result, stats
+    run = playbook_run.run(
+        str(config.playbooks_dir / playbook),
+        inventory=inventory(config),
+        extravars=values,
+        collections_path=config.collections_path,
+        runs_dir=config.runs_dir,
+        prefix=prefix,
+        on_event=on_event,
+        cancelled=cancelled,
+        timeout=config.run_timeout,
+        settings={"ANSIBLE_HOST_KEY_CHECKING": "False"},
+        environment=run_environment,
+        contained=True,
+        local_hosts=not config.inventory,
+    )
+    failures = [f"{failure.task}: {failure.message}"[:1000] for failure in run.failures if not failure.unreachable]
+    if run.error is not None:
+        log.error("ansible-runner failed to run %s", what, exc_info=run.error)
+        failures = [f"ansible-runner: {run.error}"]
+    elif run.status == RunStatus.TIMEOUT:
+        failures = [f"the run passed its deadline of {config.run_timeout} s (run_timeout) and was ended"]
+    elif run.status == RunStatus.FAILED and not failures:
+        # No task failed: ansible-playbook itself did (bad environment, syntax, a missing collection).
+        failures = [f"ansible-playbook: {run.output or 'no output'}"]
+    result = RunResult(status=run.status, rc=run.rc, message="\n".join(failures), duration=run.duration)
+    return result, run.stats

@@ -4,10 +4,15 @@ Level-triggered: an accepted event does not queue a job, it moves the PR's
 desired state and bumps its generation. The converger runs whatever PR has a
 generation ahead of the one it applied, so bursts coalesce and a crash loses
 nothing: an interrupted run simply stays pending.
+
+This module owns the shim's tables: every statement about them is here. The
+file is opened, and its schema versioned, as the collection's _sqlite.py says;
+the playbooks' tables (deployment records, port leases) are never read here.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -15,9 +20,14 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import ModuleType
 
 from .policy import Decision, approval_settled, same_wanted_state
+from .vocabulary import RUN_KIND, DesiredState, Reason, RunStatus
 
+OWNER = "shim.store"
+
+# The tables as they were when schema versions began (see `_baseline`); never edited since.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
     guid TEXT PRIMARY KEY,
@@ -90,7 +100,23 @@ MIN_FREE_DISK_BYTES = 100 * 1024 * 1024
 REDELIVERY_MEMORY = 8 * 24 * 3600
 
 
-KINDS = {"present": "deploy", "absent": "cleanup", "held": "hold"}
+@functools.cache
+def _sqlite() -> ModuleType:
+    """The collection's _sqlite.py: the one way both owners of the file open it and version their tables.
+
+    Imported when a Store opens rather than with this module: the installed shim's collection is importable
+    once its configuration is read (shim.config puts `collections_path` on sys.path, and imports this module
+    first); in a checkout's venv it always is (bootstrap's .pth file), and the CLI makes it so (cli/_collection.py).
+    """
+    from .config import collection_module  # shim.config imports this module
+
+    try:
+        return collection_module("", "_sqlite")
+    except ImportError as exc:
+        raise ImportError(
+            f"the state file is opened through the preview.envs collection, which is not importable ({exc}):"
+            " load the configuration first (its collections_path), or put the collection on sys.path"
+        ) from exc
 
 
 def _declared_columns(schema: str) -> dict[str, dict[str, str]]:
@@ -104,6 +130,22 @@ def _declared_columns(schema: str) -> dict[str, dict[str, str]]:
             if len(parts) == 2 and "DEFAULT" in parts[1]:
                 columns[parts[0]] = parts[1]
     return tables
+
+
+def _baseline(conn: sqlite3.Connection) -> None:
+    """Step 1: SCHEMA. A file from before schema versions, of any earlier release, gains the columns it lacks
+    (columns were only ever added, each with a DEFAULT), then the indexes on them."""
+    _sqlite().execute_script(conn, SCHEMA)
+    for table, columns in _declared_columns(SCHEMA).items():
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, declaration in columns.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+    _sqlite().execute_script(conn, LATE_INDEXES)
+
+
+# The migration steps of the shim's tables, in order (see the collection's _sqlite.py); append, never edit.
+MIGRATIONS = (_baseline,)
 
 
 @dataclass(frozen=True)
@@ -129,6 +171,13 @@ class Stored:
     reason: str = ""
 
 
+def _of(repo: str | None, pr: int | None) -> tuple[str, tuple]:
+    """A WHERE clause (with its parameters) for the rows of one repository, or of one PR of it."""
+    if repo is None:
+        return "", ()
+    return (" WHERE repo=?", (repo,)) if pr is None else (" WHERE repo=? AND pr=?", (repo, pr))
+
+
 def _wanted(row: dict | None) -> tuple[str, str]:
     return (row["state"], row["reason"]) if row else ("", "")
 
@@ -149,28 +198,20 @@ class Pending:
 class Store:
     """One connection, guarded by a lock: writes are short and SQLite serialises them anyway."""
 
-    def __init__(self, path: str, busy_timeout: float = 30.0):
-        os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o750, exist_ok=True)
+    def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False):
+        """Open the state file at `path`, its tables brought up to date; with `readonly`, an existing file for
+        reading only (nothing is created or migrated: see `has_tables`)."""
         self.path = path
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-        # A delivery answered 2xx is never sent again: its commit must reach the disk before the answer
-        # (NORMAL in WAL mode can lose the last commits on a power loss).
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(SCHEMA)
-        self._add_missing_columns()
-        self._conn.executescript(LATE_INDEXES)
+        if readonly:
+            self._conn = _sqlite().connect_readonly(path, busy_timeout)
+        else:
+            self._conn = _sqlite().connect(path, busy_timeout)
+            _sqlite().migrate(self._conn, OWNER, MIGRATIONS)
 
-    def _add_missing_columns(self) -> None:
-        """Bring a state file written by an older version up to SCHEMA (columns are only ever added)."""
-        for table, columns in _declared_columns(SCHEMA).items():
-            have = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
-            for name, declaration in columns.items():
-                if name not in have:
-                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+    def has_tables(self) -> bool:
+        """Whether the file holds the shim's tables (a read-only Store may open a file no shim ever wrote)."""
+        return _sqlite().has_table(self._conn, "desired")
 
     @contextmanager
     def transaction(self):
@@ -266,7 +307,7 @@ class Store:
     @staticmethod
     def _move(conn, repo, pr, row, decision: Decision, pr_updated_at: str, now: float, guid: str) -> tuple[str, int]:
         if row is None:
-            if decision.state == "absent":
+            if decision.state == DesiredState.ABSENT:
                 return "ignored", 0  # nothing was ever deployed for it
             conn.execute(
                 "INSERT INTO desired (repo, pr, state, sha, pr_updated_at, generation, changed, approved_sha,"
@@ -326,15 +367,15 @@ class Store:
         with self.transaction() as conn:
             rows = conn.execute(
                 # Only converged previews idle: a PR still building is not expired under its run.
-                "SELECT repo, pr FROM desired WHERE state != 'absent' AND pinned = 0 AND activity < ?"
+                "SELECT repo, pr FROM desired WHERE state != ? AND pinned = 0 AND activity < ?"
                 " AND generation = applied_generation",
-                (now - ttl_seconds,),
+                (DesiredState.ABSENT, now - ttl_seconds),
             ).fetchall()
             for row in rows:
                 conn.execute(
-                    "UPDATE desired SET state='absent', generation=generation+1, changed=?, reason='ttl', delivery=''"
+                    "UPDATE desired SET state=?, generation=generation+1, changed=?, reason=?, delivery=''"
                     " WHERE repo=? AND pr=?",
-                    (now, row["repo"], row["pr"]),
+                    (DesiredState.ABSENT, now, Reason.TTL, row["repo"], row["pr"]),
                 )
         return [(row["repo"], row["pr"]) for row in rows]
 
@@ -347,20 +388,20 @@ class Store:
         """
         now = time.time() if now is None else now
         cutoff = now - keep_seconds
-        gone = "state = 'absent' AND generation = applied_generation AND changed < ?"
+        gone = "state = ? AND generation = applied_generation AND changed < ?"
         with self.transaction() as conn:
             # The only trace a pruned PR keeps: its newest updated_at, which keeps replayed old events stale.
             conn.execute(
                 f"INSERT INTO pr_high_water (repo, pr, updated_at) SELECT repo, pr, pr_updated_at FROM desired"
                 f" WHERE {gone} ON CONFLICT (repo, pr) DO UPDATE SET updated_at=MAX(updated_at, excluded.updated_at)",
-                (cutoff,),
+                (DesiredState.ABSENT, cutoff),
             )
             counts = {
                 "deliveries": conn.execute("DELETE FROM deliveries WHERE received < ?", (cutoff,)).rowcount,
                 "runs": conn.execute(
                     "DELETE FROM runs WHERE finished IS NOT NULL AND finished < ?", (cutoff,)
                 ).rowcount,
-                "desired": conn.execute(f"DELETE FROM desired WHERE {gone}", (cutoff,)).rowcount,
+                "desired": conn.execute(f"DELETE FROM desired WHERE {gone}", (DesiredState.ABSENT, cutoff)).rowcount,
             }
         return counts
 
@@ -384,13 +425,23 @@ class Store:
         rows = self.query("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, pr))
         return rows[0] if rows else None
 
+    def runs(self, repo: str | None = None, pr: int | None = None) -> list[dict]:
+        """Every run, oldest first; only `repo`'s, or only the PR's, when given."""
+        where, params = _of(repo, pr)
+        return self.query(f"SELECT * FROM runs{where} ORDER BY id", params)
+
+    def deliveries(self, repo: str | None = None, pr: int | None = None) -> list[dict]:
+        """Every stored delivery, in the order stored; only `repo`'s, or only the PR's, when given."""
+        where, params = _of(repo, pr)
+        return self.query(f"SELECT * FROM deliveries{where} ORDER BY rowid", params)
+
     def start_run(self, item: Pending) -> int:
-        kind = KINDS[item.state]
+        kind = RUN_KIND[DesiredState(item.state)]
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO runs (repo, pr, generation, kind, sha, status, queued, started)"
-                " VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
-                (item.repo, item.pr, item.generation, kind, item.sha, item.changed, time.time()),
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (item.repo, item.pr, item.generation, kind, item.sha, RunStatus.RUNNING, item.changed, time.time()),
             )
             return cur.lastrowid
 
@@ -408,7 +459,7 @@ class Store:
                     "UPDATE desired SET applied_generation=MAX(applied_generation, ?) WHERE repo=? AND pr=?",
                     (item.generation, item.repo, item.pr),
                 )
-            if applied and item.state == "held" and status == "successful":
+            if applied and item.state == DesiredState.HELD and status == RunStatus.SUCCESSFUL:
                 # The commit the hold comment now names: the only one an approval label can be for.
                 conn.execute("UPDATE desired SET held_sha=? WHERE repo=? AND pr=?", (item.sha, item.repo, item.pr))
 
@@ -436,7 +487,8 @@ class Store:
     def wanted_or_due(self) -> list[dict]:
         """(repo, pr) of every PR whose preview should exist (present or held) or that has a run still due."""
         return self.query(
-            "SELECT repo, pr FROM desired WHERE state IN ('present', 'held') OR generation > applied_generation"
+            "SELECT repo, pr FROM desired WHERE state IN (?, ?) OR generation > applied_generation",
+            (DesiredState.PRESENT, DesiredState.HELD),
         )
 
     def redeploy(self, repo: str, pr: int) -> bool:
@@ -444,9 +496,9 @@ class Store:
         with self.transaction() as conn:
             return (
                 conn.execute(
-                    "UPDATE desired SET generation=generation+1, changed=?, reason='missing', delivery=''"
-                    " WHERE repo=? AND pr=? AND state='present' AND generation=applied_generation",
-                    (time.time(), repo, pr),
+                    "UPDATE desired SET generation=generation+1, changed=?, reason=?, delivery=''"
+                    " WHERE repo=? AND pr=? AND state=? AND generation=applied_generation",
+                    (time.time(), Reason.MISSING, repo, pr, DesiredState.PRESENT),
                 ).rowcount
                 > 0
             )
@@ -455,7 +507,8 @@ class Store:
         """At start: runs still marked running were cut short by a crash; they stay pending."""
         with self.transaction() as conn:
             return conn.execute(
-                "UPDATE runs SET status='interrupted', finished=? WHERE status='running'", (time.time(),)
+                "UPDATE runs SET status=?, finished=? WHERE status=?",
+                (RunStatus.INTERRUPTED, time.time(), RunStatus.RUNNING),
             ).rowcount
 
     # --- redelivery -------------------------------------------------------

@@ -28,8 +28,8 @@ def _config(tmp_path: Path, playbook_text: str) -> Config:
 
 
 def test_a_playbook_that_fails_before_any_task_reports_ansible_playbooks_own_error(tmp_path):
-    # No task runs, so no failure event: the message must come from ansible-playbook's output, which
-    # used to be lost (an empty message beside rc=4 or rc=250).
+    # No task runs, so no failure event: the message must come from ansible-playbook's output, or all
+    # the run says is rc=4 or rc=250.
     config = _config(tmp_path, "- hosts: localhost\n  tasks:\n    - name: A task with no action\n")
 
     result, _stats = run_reconcile(config, [])
