@@ -10,9 +10,9 @@ commit fails every delivery of its batch and stores none of them (their requests
 records a failed delivery); an error in one delivery fails that one only.
 
 No thread of its own and no wait added: at a quiet moment a delivery costs what a plain transaction does,
-and under load the commit in progress is the window in which the next batch gathers. (A writer thread
-was tried first: every delivery then paid two thread hand-offs, and under CPU load each waits for the
-interpreter lock, which lengthened the tail.)
+and under load the commit in progress is the window in which the next batch gathers. (Not a writer
+thread: every delivery would pay two thread hand-offs, and under CPU load each waits for the interpreter
+lock, which lengthens the tail.)
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ pytestmark = [
     # Skipped where molecule is missing, except in CI, where scripts/bootstrap installs it.
     pytest.mark.skipif(
         not MOLECULE.exists() and os.environ.get("CI") != "true",
-        reason=f"molecule is not installed in {BIN}: pip install -c requirements.lock -e '.[molecule]'",
+        reason=f"molecule is not installed in {BIN}: pip install -c constraints.txt -e '.[molecule]'",
     ),
 ]
 

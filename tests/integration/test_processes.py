@@ -87,7 +87,7 @@ def test_processes_that_are_not_the_runs_are_left_alone(tmp_path):
     runs = tmp_path / "runs"
     private_dir = runs / "run-8-x"
     private_dir.mkdir(parents=True)
-    # A bystander whose command line names the run's directory (the old way of finding runs killed it).
+    # A bystander whose command line names the run's directory (finding runs by command line would end it).
     bystander = subprocess.Popen(["sh", "-c", "sleep 300", str(private_dir)], start_new_session=True)
     try:
         # A pid file that names the bystander's pid with another start time: the pid was reused.
