@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import requests
 
+from ansible_collections.preview.envs.plugins.module_utils._state import port_is_bindable
 from tests.support.gitrepo import AppRepo
 from tests.support.leftovers import assert_nothing_left, db_rows, project_resources
 from tests.support.shim_process import SECRET, ShimProcess, shim_config
@@ -29,6 +30,9 @@ def test_open_push_close(tmp_path, nginx, github):
         github_api_url=github.base_url,
         token="test-token",
     )
+    # The lease takes 8000+N and 9000+N when nothing holds them, else other ports of the range (8000-9999).
+    preferred = {"app": 8000 + PR, "db": 9000 + PR}
+    free_before = {role: port_is_bindable(port) for role, port in preferred.items()}
     shim = ShimProcess(tmp_path, config).start()
     db = tmp_path / "state" / "state.db"
     try:
@@ -45,7 +49,12 @@ def test_open_push_close(tmp_path, nginx, github):
         assert record["sha"] == first and record["status"] == "live"
         assert record["url"] == f"{nginx.base_url}/{LABEL}/"
         ports = {row["role"]: row["port"] for row in db_rows(db, "ports", REPO, PR)}
-        assert ports == {"app": 8000 + PR, "db": 9000 + PR} or len(set(ports.values())) == 2
+        assert set(ports) == {"app", "db"} and ports["app"] != ports["db"]
+        for role, port in ports.items():
+            assert (port == preferred[role]) is free_before[role], (role, port, free_before)
+            assert 8000 <= port <= 9999, (role, port)
+        assert (record["app_port"], record["db_port"]) == (ports["app"], ports["db"])
+        assert "first commit" in requests.get(f"http://127.0.0.1:{ports['app']}/", timeout=5).text
         [comment] = github.comments(REPO, PR)
         assert "Preview live" in comment["body"] and first[:7] in comment["body"]
         assert f"{nginx.base_url}/{LABEL}/" in comment["body"]
@@ -67,6 +76,10 @@ def test_open_push_close(tmp_path, nginx, github):
         assert "Preview live" in comment["body"] and second[:7] in comment["body"]
         [record] = db_rows(db, "deployments", REPO, PR)
         assert record["sha"] == second
+        # The update keeps the PR's leases: its URL and ports stay what they were.
+        assert {row["role"]: row["port"] for row in db_rows(db, "ports", REPO, PR)} == ports
+        assert (record["app_port"], record["db_port"]) == (ports["app"], ports["db"])
+        assert "second commit" in requests.get(f"http://127.0.0.1:{ports['app']}/", timeout=5).text
 
         # closed -> every trace removed
         resp = send(shim.webhook_url, SECRET, pull_request_payload("closed", REPO, PR, second, "2026-12-01T10:10:00Z"))

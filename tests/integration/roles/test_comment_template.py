@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.unit.roles.test_templates import ROLES, run_play
+from tests.integration.roles.test_templates import ROLES, run_play
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
