@@ -16,6 +16,9 @@ GitHub's documented contract, taken from the OpenAPI subset in
   sent from a thread, with the original body and ``X-GitHub-Delivery``, and recorded with ``redelivery: true``);
 * a collaborator's permission: ``GET /repos/{owner}/{repo}/collaborators/{username}/permission``, from the
   roles given with ``set_role(repo, login, role)``; a login without a role answers 404;
+* pull requests: ``GET /repos/{owner}/{repo}/pulls`` (``state``, ``head``, ``base``, ``sort``, ``direction``,
+  ``per_page``, ``page``, with a ``link`` header; newest first by default) and ``GET
+  /repos/{owner}/{repo}/pulls/{pull_number}``, from the model described below;
 * ``GET /rate_limit``;
 * ``GET /repos/{owner}/{repo}``: a minimal repository object with ``permissions``. This operation is not in
   the OpenAPI subset; it is whitelisted explicitly (see ``EXTRA_OPERATIONS``) so clients can check access.
@@ -39,6 +42,22 @@ authentication", an unknown one 401 "Bad credentials". The repositories are priv
 scope the endpoint accepts gets 404, as GitHub answers for private resources. Every answer carries the
 ``x-ratelimit-*`` headers; each token has a primary budget of ``rate_limit`` requests (``GET /rate_limit``
 does not count), and an exhausted budget answers 403 with ``x-ratelimit-remaining: 0``.
+
+Where the document lists a ``304`` answer for an operation (``pulls/list``, ``pulls/get``, ``rate-limit/get``),
+every 200 carries a weak ``ETag`` computed from the body and the ``link`` header, and a request whose
+``If-None-Match`` names it gets ``304 Not Modified`` with no body. As GitHub documents ("Best practices for using
+the REST API": a conditional request that gets a 304 while correctly authorized does not count against the
+primary rate limit), such a 304 is not charged; it still carries the ``x-ratelimit-*`` headers. Each recorded
+request keeps the status it was answered with, so a test can count the 304s.
+
+Pull requests are kept as GitHub keeps them and changed with ``open_pr``, ``push``, ``close_pr``, ``reopen_pr``
+and ``set_labels``; ``pull`` shows one as ``pulls/get`` does. Their time is ``clock`` (``time.time`` unless the
+test passes its own). Every change sets the PR's ``updated_at`` (GitHub's whole-second ``Z`` form) to the clock's
+time, or to a second past its last value when the clock has not moved on that far, so two changes within one
+second still order as the shim orders them: by comparing the strings. With ``event=True`` a change returns,
+instead of the PR, the ``pull_request`` webhook payload GitHub would send for it (built by
+``tests.support.webhooks.pull_request_event`` from the same state), which a test can ``deliver`` or leave
+undelivered, as a missed webhook.
 
 ``fail_next`` queues canned answers (5xx, secondary rate limits, permission errors) for the next matching
 requests; they are served after the contract check and before authentication.
@@ -73,7 +92,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from tests.support.webhooks import pull_request_event
 
 OPENAPI_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "github" / "github-openapi-subset.json"
 DOCS_URL = "https://docs.github.com/rest"
@@ -86,6 +107,12 @@ SECRET_MASK = "********"
 # What GitHub's webhook sender calls itself, and how long it waits for an answer.
 HOOKSHOT_USER_AGENT = "GitHub-Hookshot/044aadd"
 DELIVERY_TIMEOUT = 10.0
+# Pull requests: the branch they target, what `sort=long-running` means ("open for more than a month and had
+# activity within the past month"), and the colour GitHub gives a label created without one.
+BASE_BRANCH = "main"
+LONG_RUNNING_SECONDS = 30 * 24 * 3600
+LABEL_COLOR = "ededed"
+SHA_PATTERN = re.compile(r"[0-9a-f]{40}")
 SECONDARY_RATE_LIMIT_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
     "If you reach out to GitHub Support for help, please include the request ID."
@@ -118,6 +145,8 @@ ACCEPTED_SCOPES: dict[str, frozenset[str] | None] = {
     "repos/list-webhook-deliveries": _READ_HOOK_SCOPES,
     "repos/redeliver-webhook-delivery": _WRITE_HOOK_SCOPES,
     "repos/get": _REPO_SCOPES,
+    "pulls/list": _REPO_SCOPES,
+    "pulls/get": _REPO_SCOPES,
     "repos/get-collaborator-permission-level": _REPO_SCOPES,
     "rate-limit/get": None,
 }
@@ -125,6 +154,46 @@ ACCEPTED_SCOPES: dict[str, frozenset[str] | None] = {
 # A collaborator's role (`role_name`) and the legacy base permission GitHub reports for it (`permission`):
 # maintain counts as write, triage as read.
 ROLE_PERMISSIONS = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read"}
+
+# The URLs of a `repository` object, below its API URL.
+_REPOSITORY_URLS = {
+    "forks_url": "/forks",
+    "keys_url": "/keys{/key_id}",
+    "collaborators_url": "/collaborators{/collaborator}",
+    "teams_url": "/teams",
+    "hooks_url": "/hooks",
+    "issue_events_url": "/issues/events{/number}",
+    "events_url": "/events",
+    "assignees_url": "/assignees{/user}",
+    "branches_url": "/branches{/branch}",
+    "tags_url": "/tags",
+    "blobs_url": "/git/blobs{/sha}",
+    "git_tags_url": "/git/tags{/sha}",
+    "git_refs_url": "/git/refs{/sha}",
+    "trees_url": "/git/trees{/sha}",
+    "statuses_url": "/statuses/{sha}",
+    "languages_url": "/languages",
+    "stargazers_url": "/stargazers",
+    "contributors_url": "/contributors",
+    "subscribers_url": "/subscribers",
+    "subscription_url": "/subscription",
+    "commits_url": "/commits{/sha}",
+    "git_commits_url": "/git/commits{/sha}",
+    "comments_url": "/comments{/number}",
+    "issue_comment_url": "/issues/comments{/number}",
+    "contents_url": "/contents/{+path}",
+    "compare_url": "/compare/{base}...{head}",
+    "merges_url": "/merges",
+    "archive_url": "/{archive_format}{/ref}",
+    "downloads_url": "/downloads",
+    "issues_url": "/issues{/number}",
+    "pulls_url": "/pulls{/number}",
+    "milestones_url": "/milestones{/number}",
+    "notifications_url": "/notifications{?since,all,participating}",
+    "labels_url": "/labels{/name}",
+    "releases_url": "/releases{/id}",
+    "deployments_url": "/deployments",
+}
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -219,7 +288,7 @@ def _join(where: str, name: str) -> str:
 
 @dataclass
 class RecordedRequest:
-    """One request as the stand-in received it. Header names are lower case."""
+    """One request as the stand-in received it, and the status it was answered with. Header names are lower case."""
 
     method: str
     path: str
@@ -227,6 +296,7 @@ class RecordedRequest:
     json: Any
     headers: dict[str, str]
     raw_body: bytes = b""
+    status: int = 0
 
 
 @dataclass
@@ -297,12 +367,15 @@ class GitHubStandIn:
         login: str = "preview-bot",
         rate_limit: int = 5000,
         openapi_path: Path = OPENAPI_PATH,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.document = json.loads(Path(openapi_path).read_text(encoding="utf-8"))
         self.schemas = Schemas(self.document)
         self.tokens = {token: set(scopes) for token, scopes in (tokens or DEFAULT_TOKENS).items()}
         self.login = login
         self.rate_limit = rate_limit
+        # The time of the pull-request model (its timestamps and sort=long-running); a test may pass its own.
+        self.clock = clock
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
         self._lock = threading.RLock()
@@ -318,6 +391,10 @@ class GitHubStandIn:
         self._senders: list[threading.Thread] = []
         self._buckets: dict[str, _Bucket] = {}
         self._roles: dict[tuple[str, str], str] = {}
+        self._pulls: dict[tuple[str, int], dict[str, Any]] = {}
+        self._label_ids: dict[tuple[str, str], int] = {}
+        self._fork_ids: dict[str, int] = {}
+        self._created = _iso(clock())
         self._routes = self._compile_routes()
         self._handlers = self._handler_table()
         self._server: ThreadingHTTPServer | None = None
@@ -425,6 +502,123 @@ class GitHubStandIn:
                 self._roles.pop(key, None)
             else:
                 self._roles[key] = role
+
+    def open_pr(
+        self,
+        repo: str,
+        number: int | None = None,
+        *,
+        sha: str,
+        user: str = "octocat",
+        head_repo: str | None = None,
+        head_ref: str | None = None,
+        labels: Iterable[str] = (),
+        title: str = "A change",
+        draft: bool = False,
+        event: bool = False,
+    ) -> dict[str, Any]:
+        """Open a pull request from ``head_repo`` (a fork when it is not ``repo``; ``repo`` itself by default).
+
+        ``number`` defaults to the repository's next one. Returns the PR as ``pull`` does, or with ``event=True``
+        the ``opened`` payload.
+        """
+        with self._lock:
+            full_name = self._repo(repo)["full_name"]
+            taken = [key[1] for key in self._pulls if key[0] == full_name.lower()]
+            number = number if number is not None else max(taken, default=0) + 1
+            if number < 1:
+                raise ValueError(f"pull request numbers start at 1, not {number}")
+            if number in taken:
+                raise ValueError(f"{full_name} already has a pull request #{number}")
+            head = head_repo or full_name
+            if len(head.split("/")) != 2 or not all(head.split("/")):
+                raise ValueError(f"head_repo looks like owner/name, not {head!r}")
+            labels = list(dict.fromkeys(labels))
+            pr = {
+                "id": next(self._ids),
+                "repo": full_name,
+                "number": number,
+                "title": title,
+                "user": user,
+                "head_repo": full_name if head.lower() == full_name.lower() else head,
+                "head_ref": head_ref or f"change-{number}",
+                "shas": [_checked_sha(sha)],
+                "labels": [_checked_label(label) for label in labels],
+                "draft": draft,
+                "state": "open",
+                "merged_by": None,
+                "created_at": 0,
+                "updated_at": 0,
+                "closed_at": None,
+                "merged_at": None,
+            }
+            self._touch(pr)
+            pr["created_at"] = pr["updated_at"]
+            self._pulls[(full_name.lower(), number)] = pr
+            return self._pull_change(pr, event, "opened", user)
+
+    def push(self, repo: str, number: int, sha: str, *, event: bool = False) -> dict[str, Any]:
+        """Push ``sha`` to an open PR's head branch, as its author; ``event=True``: the ``synchronize`` payload."""
+        with self._lock:
+            pr = self._open_pull(repo, number)
+            before = pr["shas"][-1]
+            if _checked_sha(sha) == before:
+                raise ValueError(f"{pr['repo']}#{number} is already at {sha}")
+            pr["shas"].append(sha)
+            self._touch(pr)
+            return self._pull_change(pr, event, "synchronize", pr["user"], before=before)
+
+    def close_pr(
+        self, repo: str, number: int, merged: bool = False, *, sender: str | None = None, event: bool = False
+    ) -> dict[str, Any]:
+        """Close an open PR, merging it when ``merged``; ``sender`` (the author by default) is who did it."""
+        with self._lock:
+            pr = self._open_pull(repo, number)
+            sender = sender or pr["user"]
+            self._touch(pr)
+            pr.update(state="closed", closed_at=pr["updated_at"])
+            if merged:
+                pr.update(merged_at=pr["updated_at"], merged_by=sender)
+            return self._pull_change(pr, event, "closed", sender)
+
+    def reopen_pr(self, repo: str, number: int, *, sender: str | None = None, event: bool = False) -> dict[str, Any]:
+        """Reopen a PR that was closed without being merged (GitHub cannot reopen a merged one)."""
+        with self._lock:
+            pr = self._find_pull(repo, number)
+            if pr["state"] == "open" or pr["merged_at"] is not None:
+                state = "open" if pr["state"] == "open" else "merged"
+                raise ValueError(f"{pr['repo']}#{number} is {state}; only a closed, unmerged PR can be reopened")
+            self._touch(pr)
+            pr.update(state="open", closed_at=None)
+            return self._pull_change(pr, event, "reopened", sender or pr["user"])
+
+    def set_labels(
+        self, repo: str, number: int, labels: Iterable[str], *, sender: str | None = None, event: bool = False
+    ) -> dict[str, Any] | list[dict[str, Any]]:
+        """Give a PR exactly ``labels``, one change at a time as GitHub records them: removals, then additions.
+
+        Each change moves ``updated_at``. Returns the PR, or with ``event=True`` the list of ``unlabeled`` and
+        ``labeled`` payloads, one per change, each showing the PR as it was right after that change.
+        """
+        with self._lock:
+            pr = self._find_pull(repo, number)
+            sender = sender or pr["user"]
+            wanted = [_checked_label(label) for label in dict.fromkeys(labels)]
+            payloads = []
+            for name in [name for name in pr["labels"] if name not in wanted]:
+                pr["labels"].remove(name)
+                self._touch(pr)
+                payloads.append(self._pull_change(pr, event, "unlabeled", sender, label=name))
+            for name in [name for name in wanted if name not in pr["labels"]]:
+                pr["labels"].append(name)
+                self._touch(pr)
+                payloads.append(self._pull_change(pr, event, "labeled", sender, label=name))
+            return payloads if event else self._pull_view(pr)
+
+    def pull(self, repo: str, number: int) -> dict[str, Any]:
+        """A pull request as ``GET /repos/{owner}/{repo}/pulls/{pull_number}`` shows it."""
+        with self._lock:
+            return self._pull_view(self._find_pull(repo, number))
 
     def add_hook(
         self,
@@ -534,6 +728,7 @@ class GitHubStandIn:
             if token in self.tokens:
                 headers["x-oauth-scopes"] = ", ".join(sorted(self.tokens[token]))
             headers.update(reply.headers)
+            request.status = reply.status
             return Reply(reply.status, reply.body, headers)
 
     def _reply(self, request: RecordedRequest, token: str | None, bucket: _Bucket) -> Reply:
@@ -575,7 +770,22 @@ class GitHubStandIn:
                 return Reply(404, _basic_error(404, "Not Found", operation.docs), extra_headers)
         reply = handler(operation, request)
         reply.headers = {**extra_headers, **reply.headers}
+        if reply.status == 200 and "304" in operation.spec.get("responses", {}):
+            reply = self._conditional(request, reply)
+            if reply.status == 304 and operation.operation_id != "rate-limit/get":
+                bucket.used -= 1
         return reply
+
+    @staticmethod
+    def _conditional(request: RecordedRequest, reply: Reply) -> Reply:
+        """Tag a 200 with a weak ETag; answer 304 when ``If-None-Match`` already names it (weak comparison)."""
+        digest = hashlib.sha256(json.dumps([reply.body, reply.headers.get("link", "")]).encode()).hexdigest()
+        etag = f'W/"{digest}"'
+        wanted = {tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")}
+        if wanted & {"*", etag.removeprefix("W/")}:
+            kept = {name: value for name, value in reply.headers.items() if name != "link"}
+            return Reply(304, None, {**kept, "etag": etag})
+        return Reply(reply.status, reply.body, {**reply.headers, "etag": etag})
 
     def _handler_table(self) -> dict[str, Callable[[_Operation, RecordedRequest], Reply]]:
         return {
@@ -592,6 +802,8 @@ class GitHubStandIn:
             "repos/list-webhook-deliveries": self._list_deliveries,
             "repos/redeliver-webhook-delivery": self._redeliver,
             "repos/get": self._get_repo,
+            "pulls/list": self._list_pulls,
+            "pulls/get": self._get_pull,
             "repos/get-collaborator-permission-level": self._get_collaborator_permission,
             "rate-limit/get": self._get_rate_limit,
         }
@@ -1210,6 +1422,261 @@ class GitHubStandIn:
             "throttled_at": None,
         }
 
+    # -- pull requests -------------------------------------------------------------------------------------
+
+    def _find_pull(self, repo: str, number: int) -> dict[str, Any]:
+        full_name = self._repo(repo)["full_name"]
+        try:
+            return self._pulls[(full_name.lower(), number)]
+        except KeyError:
+            raise KeyError(f"{full_name} has no pull request #{number}; open it with open_pr() first") from None
+
+    def _open_pull(self, repo: str, number: int) -> dict[str, Any]:
+        pr = self._find_pull(repo, number)
+        if pr["state"] != "open":
+            raise ValueError(f"{pr['repo']}#{number} is closed; reopen it first")
+        return pr
+
+    def _touch(self, pr: dict[str, Any]) -> None:
+        """Move ``updated_at`` (epoch seconds) to now, or a second past its last value when that is not earlier."""
+        pr["updated_at"] = max(int(self.clock()), pr["updated_at"] + 1)
+
+    def _pull_change(
+        self,
+        pr: dict[str, Any],
+        event: bool,
+        action: str,
+        sender: str,
+        *,
+        label: str | None = None,
+        before: str | None = None,
+    ) -> dict[str, Any]:
+        view = self._pull_view(pr)
+        if not event:
+            return view
+        label_view = self._label_view(pr["repo"], label) if label is not None else None
+        return pull_request_event(action, view, self._account_view(sender), label=label_view, before=before)
+
+    def _list_pulls(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        repo = self._repo_or_404(operation)
+        if repo is None:
+            return self._not_found(operation)
+
+        def query(name: str, default: str, allowed: tuple[str, ...] = ()) -> str:
+            value = (request.query.get(name) or [default])[-1]
+            return default if allowed and value not in allowed else value
+
+        state = query("state", "open", ("open", "closed", "all"))
+        head = query("head", "").lower()
+        base = query("base", "")
+        sort = query("sort", "created", ("created", "updated", "popularity", "long-running"))
+        # As documented: desc when sort is created (or not given), asc otherwise.
+        direction = query("direction", "desc" if sort == "created" else "asc", ("asc", "desc"))
+        now = int(self.clock())
+        pulls = [
+            pr
+            for (full_name, _number), pr in self._pulls.items()
+            if full_name == repo["full_name"].lower()
+            and state in ("all", pr["state"])
+            and (not head or self._head_label(pr).lower() == head)
+            and (not base or base == BASE_BRANCH)
+            and (
+                sort != "long-running"
+                or (now - pr["created_at"] > LONG_RUNNING_SECONDS and now - pr["updated_at"] < LONG_RUNNING_SECONDS)
+            )
+        ]
+        keys: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "updated": lambda pr: (pr["updated_at"], pr["number"]),
+            "popularity": lambda pr: (self._comment_count(pr), pr["number"]),
+        }
+        pulls.sort(key=keys.get(sort, lambda pr: (pr["created_at"], pr["number"])), reverse=direction == "desc")
+        return self._page(operation, request, [self._pull_view(pr, simple=True) for pr in pulls], repo)
+
+    def _get_pull(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        repo = self._repo_or_404(operation)
+        pr = self._pulls.get((repo["full_name"].lower(), int(operation.params["pull_number"]))) if repo else None
+        return Reply(200, self._pull_view(pr)) if pr else self._not_found(operation)
+
+    def _comment_count(self, pr: dict[str, Any]) -> int:
+        return sum(
+            1
+            for comment in self._comments.values()
+            if comment["repo"] == pr["repo"] and comment["issue_number"] == pr["number"]
+        )
+
+    @staticmethod
+    def _head_label(pr: dict[str, Any]) -> str:
+        return f"{pr['head_repo'].split('/')[0]}:{pr['head_ref']}"
+
+    def _pull_view(self, pr: dict[str, Any], *, simple: bool = False) -> dict[str, Any]:
+        """The PR as ``pulls/get`` shows it; ``simple``: as ``pulls/list`` does (the ``pull-request-simple`` keys)."""
+        root = self._api_root()
+        repo, number, sha = pr["repo"], pr["number"], pr["shas"][-1]
+        url = f"{root}/repos/{repo}/pulls/{number}"
+        html_url = f"https://github.com/{repo}/pull/{number}"
+        issue_url = f"{root}/repos/{repo}/issues/{number}"
+        statuses_url = f"{root}/repos/{repo}/statuses/{sha}"
+        review_comment_url = f"{root}/repos/{repo}/pulls/comments{{/number}}"
+        is_open = pr["state"] == "open"
+        role = self._roles.get((repo.lower(), pr["user"].lower()))
+        links = {
+            "self": url,
+            "html": html_url,
+            "issue": issue_url,
+            "comments": f"{issue_url}/comments",
+            "review_comments": f"{url}/comments",
+            "review_comment": review_comment_url,
+            "commits": f"{url}/commits",
+            "statuses": statuses_url,
+        }
+        view = {
+            "url": url,
+            "id": pr["id"],
+            "node_id": base64.b64encode(f"011:PullRequest{pr['id']}".encode()).decode(),
+            "html_url": html_url,
+            "diff_url": f"{html_url}.diff",
+            "patch_url": f"{html_url}.patch",
+            "issue_url": issue_url,
+            "number": number,
+            "state": pr["state"],
+            "locked": False,
+            "title": pr["title"],
+            "user": self._account_view(pr["user"]),
+            "body": None,
+            "labels": [self._label_view(repo, name) for name in pr["labels"]],
+            "milestone": None,
+            "active_lock_reason": None,
+            "created_at": _iso(pr["created_at"]),
+            "updated_at": _iso(pr["updated_at"]),
+            "closed_at": _iso(pr["closed_at"]) if pr["closed_at"] else None,
+            "merged_at": _iso(pr["merged_at"]) if pr["merged_at"] else None,
+            "merge_commit_sha": hashlib.sha1(f"merge {repo} {number} {sha}".encode()).hexdigest(),
+            "assignee": None,
+            "assignees": [],
+            "requested_reviewers": [],
+            "requested_teams": [],
+            "commits_url": f"{url}/commits",
+            "review_comments_url": f"{url}/comments",
+            "review_comment_url": review_comment_url,
+            "comments_url": f"{issue_url}/comments",
+            "statuses_url": statuses_url,
+            "head": self._branch_view(pr["head_repo"], pr["head_ref"], sha),
+            "base": self._branch_view(repo, BASE_BRANCH, hashlib.sha1(f"{repo} {BASE_BRANCH}".encode()).hexdigest()),
+            "_links": {name: {"href": href} for name, href in links.items()},
+            "author_association": "COLLABORATOR" if role else "CONTRIBUTOR",
+            "auto_merge": None,
+            "draft": pr["draft"],
+            "merged": pr["merged_at"] is not None,
+            "mergeable": True if is_open else None,
+            "rebaseable": True if is_open else None,
+            "mergeable_state": ("draft" if pr["draft"] else "clean") if is_open else "unknown",
+            "merged_by": self._account_view(pr["merged_by"]) if pr["merged_by"] else None,
+            "comments": self._comment_count(pr),
+            "review_comments": 0,
+            "maintainer_can_modify": False,
+            "commits": len(pr["shas"]),
+            "additions": len(pr["shas"]),
+            "deletions": 0,
+            "changed_files": 1,
+        }
+        if simple:
+            return {
+                name: view[name] for name in self.schemas.component("pull-request-simple")["properties"] if name in view
+            }
+        return view
+
+    def _branch_view(self, full_name: str, ref: str, sha: str) -> dict[str, Any]:
+        owner = full_name.split("/")[0]
+        return {
+            "label": f"{owner}:{ref}",
+            "ref": ref,
+            "sha": sha,
+            "user": self._account_view(owner),
+            "repo": self._repository_view(full_name),
+        }
+
+    def _label_view(self, repo: str, name: str) -> dict[str, Any]:
+        label_id = self._label_ids.setdefault((repo.lower(), name), next(self._ids))
+        return {
+            "id": label_id,
+            "node_id": base64.b64encode(f"05:Label{label_id}".encode()).decode(),
+            "url": f"{self._api_root()}/repos/{repo}/labels/{quote(name, safe='')}",
+            "name": name,
+            "color": LABEL_COLOR,
+            "default": False,
+            # Not null: `pull-request-simple` declares a label's description a plain string.
+            "description": "",
+        }
+
+    def _account_view(self, login: str) -> dict[str, Any]:
+        """A ``simple-user``: the owners of the stand-in's repositories are organizations, anyone else a user."""
+        view = self._user_view(login)
+        if any(repo["full_name"].split("/")[0].lower() == login.lower() for repo in self._repos.values()):
+            org_id = 3000 + sum(login.encode())
+            view.update(
+                id=org_id,
+                node_id=base64.b64encode(f"012:Organization{org_id}".encode()).decode(),
+                avatar_url=f"https://avatars.githubusercontent.com/u/{org_id}?v=4",
+                type="Organization",
+            )
+        return view
+
+    def _repository_view(self, full_name: str) -> dict[str, Any]:
+        """A ``repository`` object; a name the stand-in does not serve is a fork of one of its repositories."""
+        own = self._repos.get(full_name.lower())
+        repo_id = own["id"] if own else self._fork_ids.setdefault(full_name.lower(), 600000 + len(self._fork_ids) + 1)
+        open_count = sum(1 for pr in self._pulls.values() if pr["repo"] == full_name and pr["state"] == "open")
+        url = f"{self._api_root()}/repos/{full_name}"
+        view: dict[str, Any] = {
+            "id": repo_id,
+            "node_id": base64.b64encode(f"010:Repository{repo_id}".encode()).decode(),
+            "name": full_name.split("/")[1],
+            "full_name": full_name,
+            "private": True,
+            "owner": self._account_view(full_name.split("/")[0]),
+            "html_url": f"https://github.com/{full_name}",
+            "description": None,
+            "fork": own is None,
+            "url": url,
+        }
+        for name, suffix in _REPOSITORY_URLS.items():
+            view[name] = url + suffix
+        view.update(
+            created_at=self._created,
+            updated_at=self._created,
+            pushed_at=self._created,
+            git_url=f"git://github.com/{full_name}.git",
+            ssh_url=f"git@github.com:{full_name}.git",
+            clone_url=f"https://github.com/{full_name}.git",
+            svn_url=f"https://github.com/{full_name}",
+            homepage=None,
+            size=0,
+            stargazers_count=0,
+            watchers_count=0,
+            language=None,
+            has_issues=True,
+            has_projects=True,
+            has_downloads=True,
+            has_wiki=True,
+            has_pages=False,
+            forks_count=0,
+            mirror_url=None,
+            archived=False,
+            disabled=False,
+            open_issues_count=open_count,
+            license=None,
+            allow_forking=True,
+            is_template=False,
+            topics=[],
+            visibility="private",
+            web_commit_signoff_required=False,
+            forks=0,
+            open_issues=open_count,
+            watchers=0,
+            default_branch=BASE_BRANCH,
+        )
+        return view
+
     # -- repository and rate limit -------------------------------------------------------------------------
 
     def _get_repo(self, operation: _Operation, request: RecordedRequest) -> Reply:
@@ -1217,6 +1684,7 @@ class GitHubStandIn:
         if repo is None:
             return self._not_found(operation)
         owner, name = repo["full_name"].split("/")
+        owner_view = self._account_view(owner)
         root = self._api_root()
         return Reply(
             200,
@@ -1226,7 +1694,7 @@ class GitHubStandIn:
                 "name": name,
                 "full_name": repo["full_name"],
                 "private": True,
-                "owner": {"login": owner, "id": 3000 + sum(owner.encode()), "type": "Organization"},
+                "owner": {key: owner_view[key] for key in ("login", "id", "type")},
                 "html_url": f"https://github.com/{repo['full_name']}",
                 "url": f"{root}/repos/{repo['full_name']}",
                 "hooks_url": f"{root}/repos/{repo['full_name']}/hooks",
@@ -1295,7 +1763,8 @@ class _Handler(BaseHTTPRequestHandler):
             raw_body=raw,
         )
         reply = self.standin.handle(request)
-        if reply.body is None or reply.status == 204:
+        bodiless = reply.status in (204, 304)
+        if reply.body is None or bodiless:
             payload = b""
         elif isinstance(reply.body, bytes):
             payload = reply.body
@@ -1305,9 +1774,10 @@ class _Handler(BaseHTTPRequestHandler):
             payload = json.dumps(reply.body).encode()
         self.send_response(reply.status)
         for name, value in reply.headers.items():
-            if reply.status != 204 or name != "content-type":
+            if not bodiless or name != "content-type":
                 self.send_header(name, value)
-        self.send_header("content-length", str(len(payload)))
+        if reply.status != 304:
+            self.send_header("content-length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
 
@@ -1425,7 +1895,24 @@ def _basic_error(status: int, message: str, documentation_url: str = DOCS_URL) -
 
 
 def _timestamp() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return _iso(time.time())
+
+
+def _iso(epoch: float) -> str:
+    """GitHub's timestamp form: ISO 8601 in UTC, whole seconds, ``Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def _checked_sha(sha: str) -> str:
+    if not isinstance(sha, str) or not SHA_PATTERN.fullmatch(sha):
+        raise ValueError(f"a head SHA is 40 lowercase hex characters, not {sha!r}")
+    return sha
+
+
+def _checked_label(name: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"a label name is a non-empty string, not {name!r}")
+    return name
 
 
 __all__ = ["GitHubStandIn", "Problem", "RecordedRequest", "Reply", "Schemas", "WebhookReceiver"]

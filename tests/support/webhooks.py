@@ -49,6 +49,35 @@ def pull_request_payload(
     return payload
 
 
+# The actions whose octokit example carries the changed label; an `unlabeled` payload has the same shape.
+_LABEL_ACTIONS = ("labeled", "unlabeled")
+
+
+def pull_request_event(
+    action: str, pull: dict, sender: dict, *, label: dict | None = None, before: str | None = None
+) -> dict:
+    """A `pull_request` payload around `pull`, a PR in the shape GitHub's `pulls/get` answers, after the change.
+
+    The keys are those of the octokit example for `action` (what `pull_request_payload` starts from):
+    `label` for labeled/unlabeled, `before`/`after` for synchronize, `repository` the base repository and
+    `sender` who acted. The example's `installation` is left out: a repository webhook, which is what the
+    stand-in sends, carries none (GitHub adds it only for a GitHub App's deliveries).
+    """
+    if (label is not None) != (action in _LABEL_ACTIONS):
+        raise ValueError(f"a label goes with the labeled and unlabeled actions only, not with {action!r}")
+    if (before is not None) != (action == "synchronize"):
+        raise ValueError(f"`before` goes with the synchronize action only, not with {action!r}")
+    payload = {"action": action, "number": pull["number"], "pull_request": pull}
+    if label is not None:
+        payload["label"] = label
+    if before is not None:
+        payload["before"] = before
+        payload["after"] = pull["head"]["sha"]
+    payload["repository"] = pull["base"]["repo"]
+    payload["sender"] = sender
+    return payload
+
+
 def signed_headers(secret: str, body: bytes, event: str = "pull_request", delivery: str | None = None) -> dict:
     return {
         "Content-Type": "application/json",
