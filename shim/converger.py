@@ -22,6 +22,7 @@ from .processes import end_runs_under
 from .reconciler import Reconciler
 from .runner import RunResult, run_playbook
 from .store import Pending, Store
+from .sweep import Sweeper
 from .vocabulary import RUN_KIND, DesiredState, RunStatus
 
 log = logging.getLogger("preview.shim.converger")
@@ -51,6 +52,7 @@ class Converger:
         retry_after: float = RETRY_AFTER,
         clock: Callable[[], float] = time.monotonic,
         verifier: ApprovalVerifier | None = None,
+        sweeper: Sweeper | None = None,
     ):
         self.config = config
         self.store = store
@@ -69,6 +71,7 @@ class Converger:
         self._loop: threading.Thread | None = None
         self._reconciling: threading.Thread | None = None
         self.reconciler = reconciler if reconciler is not None else Reconciler(config, store, self.is_running)
+        self.sweeper = sweeper if sweeper is not None else Sweeper(config, store)
         self.verifier = verifier if verifier is not None else ApprovalVerifier.from_config(config, store)
         self._verifying: threading.Thread | None = None
 
@@ -144,11 +147,15 @@ class Converger:
         return thread
 
     def _reconcile(self) -> None:
-        if self.reconciler is not None:
-            self._reconciling = self._background(self._reconciling, "reconcile", self._reconcile_pass)
+        self._reconciling = self._background(self._reconciling, "reconcile", self._reconcile_pass)
 
     def _reconcile_pass(self) -> bool:
-        self.reconciler.run_once()
+        # GitHub's view first: what the sweep finds wanted (a lost state file's previews) is kept by the
+        # reconciler's pass instead of being removed as orphans, then deployed again.
+        if self.sweeper.run_once():
+            self._wake.set()
+        if self.reconciler is not None:
+            self.reconciler.run_once()
         return True  # wake the loop: PRs with a run to redo, or runs held back during the pass
 
     def _verify_approvals(self) -> None:

@@ -8,18 +8,20 @@ configuration; titles, branch names and bodies are never read at all.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
+from types import ModuleType
 
-SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$")
-# A GitHub user login; the sender's ends up in a GitHub API path, so nothing else is taken.
-LOGIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})", re.ASCII)
 
 # The PR number becomes a port lease index and an SQLite integer; GitHub's numbers are far below this.
 PR_NUMBER_MAX = 10**9
 
 HANDLED_ACTIONS = {"opened", "reopened", "synchronize", "closed", "labeled", "unlabeled"}
+
+# The action of what the sweep found on GitHub for an open PR (shim/sweep.py); GitHub sends no such action.
+SWEEP_ACTION = "sweep"
 
 
 class PayloadError(ValueError):
@@ -67,35 +69,65 @@ def parse_pull_request(payload) -> PrEvent | None:
     if action not in HANDLED_ACTIONS:
         return None
     repo = _str(_get(payload, "repository", "full_name"), "repository.full_name")
-    number = _get(payload, "number")
-    sha = _get(payload, "pull_request", "head", "sha")
-    updated_at = _get(payload, "pull_request", "updated_at")
-    if isinstance(number, bool) or not isinstance(number, int) or not 0 < number <= PR_NUMBER_MAX:
-        raise PayloadError(f"number must be a positive integer up to {PR_NUMBER_MAX}")
-    if not isinstance(sha, str) or not SHA_RE.fullmatch(sha):
-        raise PayloadError("pull_request.head.sha must be 40 lowercase hex characters")
-    if not isinstance(updated_at, str) or not TIMESTAMP_RE.fullmatch(updated_at):
-        raise PayloadError("pull_request.updated_at must be an ISO 8601 UTC timestamp")
-
-    head_repo = _get(payload, "pull_request", "head").get("repo")
-    base_repo = _get(payload, "pull_request", "base").get("repo")
-    head_name = head_repo.get("full_name") if isinstance(head_repo, dict) else None
-    base_name = base_repo.get("full_name") if isinstance(base_repo, dict) else repo
-    # A head repository that is gone (deleted fork) or differs from the base is a fork.
-    is_fork = head_name is None or not isinstance(head_name, str) or head_name.lower() != str(base_name).lower()
-    user = payload["pull_request"].get("user")
-    author = user.get("login", "") if isinstance(user, dict) else ""
-    raw_labels = payload["pull_request"].get("labels") or []
-    if not isinstance(raw_labels, list):
-        raise PayloadError("pull_request.labels must be a list")
-    labels = frozenset(
-        item["name"] for item in raw_labels if isinstance(item, dict) and isinstance(item.get("name"), str)
-    )
+    pull = _get(payload, "pull_request")
     label = ""
     if action in ("labeled", "unlabeled"):
         label = _str(_get(payload, "label", "name"), "label.name")
     sender = payload.get("sender")
     sender = sender.get("login") if isinstance(sender, dict) else None
+    return _pull_event(
+        action,
+        repo,
+        _get(payload, "number"),
+        pull,
+        "pull_request",
+        label=label,
+        # The sender's login ends up in a GitHub API path, so nothing but a login is taken.
+        sender=sender if isinstance(sender, str) and _naming().LOGIN_RE.match(sender) else "",
+    )
+
+
+def parse_listed_pull(pull, repo: str) -> PrEvent:
+    """A pull request as `GET /repos/{repo}/pulls` (or `.../pulls/{number}`) shows it, as the event the sweep
+    applies: `closed` for a closed one, else `SWEEP_ACTION`, which the policy reads as any other change of an
+    open PR (its labels as listed; an approval label is never a new claim). `repo` is ours to spell."""
+    if not isinstance(pull, dict):
+        raise PayloadError("a listed pull request must be a JSON object")
+    action = "closed" if _get(pull, "state") == "closed" else SWEEP_ACTION
+    return _pull_event(action, repo, _get(pull, "number"), pull, "pull")
+
+
+def _pull_event(action: str, repo: str, number, pull, where: str, label: str = "", sender: str = "") -> PrEvent:
+    """The facts of a pull request object (`where` names it in the errors)."""
+    if not isinstance(pull, dict):
+        raise PayloadError(f"{where} must be a JSON object")
+
+    def field(*keys):
+        return _get({where: pull}, where, *keys)  # the error names the field's whole path
+
+    sha = field("head", "sha")
+    updated_at = field("updated_at")
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 < number <= PR_NUMBER_MAX:
+        raise PayloadError(f"number must be a positive integer up to {PR_NUMBER_MAX}")
+    if not isinstance(sha, str) or not _naming().SHA_RE.match(sha):
+        raise PayloadError(f"{where}.head.sha must be 40 lowercase hex characters")
+    if not isinstance(updated_at, str) or not TIMESTAMP_RE.fullmatch(updated_at):
+        raise PayloadError(f"{where}.updated_at must be an ISO 8601 UTC timestamp")
+
+    head_repo = field("head").get("repo")
+    base_repo = field("base").get("repo")
+    head_name = head_repo.get("full_name") if isinstance(head_repo, dict) else None
+    base_name = base_repo.get("full_name") if isinstance(base_repo, dict) else repo
+    # A head repository that is gone (deleted fork) or differs from the base is a fork.
+    is_fork = head_name is None or not isinstance(head_name, str) or head_name.lower() != str(base_name).lower()
+    user = pull.get("user")
+    author = user.get("login", "") if isinstance(user, dict) else ""
+    raw_labels = pull.get("labels") or []
+    if not isinstance(raw_labels, list):
+        raise PayloadError(f"{where}.labels must be a list")
+    labels = frozenset(
+        item["name"] for item in raw_labels if isinstance(item, dict) and isinstance(item.get("name"), str)
+    )
     return PrEvent(
         action=action,
         repo=repo,
@@ -106,5 +138,14 @@ def parse_pull_request(payload) -> PrEvent | None:
         author=author if isinstance(author, str) else "",
         labels=labels,
         label=label,
-        sender=sender if isinstance(sender, str) and LOGIN_RE.fullmatch(sender) else "",
+        sender=sender,
     )
+
+
+@functools.cache
+def _naming() -> ModuleType:
+    """The collection's _naming.py, the one home of the SHA and login rules; imported on first use, as
+    shim.store imports _sqlite (shim.config imports this module)."""
+    from .config import collection_module
+
+    return collection_module("", "_naming")

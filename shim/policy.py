@@ -109,6 +109,19 @@ def same_wanted_state(current: dict, decision: Decision) -> bool:
     return current["sha"] == decision.sha
 
 
+def sweep_may_move(current: dict | None, decision: Decision) -> bool:
+    """Whether the sweep (shim/sweep.py) may apply `decision`, made from GitHub's view of an open or closed PR.
+
+    Everything but one: a preview the TTL removed stays removed until the PR's head moves. GitHub's
+    `updated_at` moves with every comment, our own included, so a newer one says nothing about the PR
+    being worked on; a push (or a webhook of any kind) is what brings an idle preview back.
+    """
+    if current is None or decision.state == DesiredState.ABSENT:
+        return True
+    expired = current["state"] == DesiredState.ABSENT and current["reason"] == Reason.TTL
+    return not expired or current["sha"] != decision.sha
+
+
 def approval_settled(current: dict, allowed: bool) -> Decision:
     """The PR's wanted state once GitHub said whether the sender of its approval claim may approve.
 

@@ -18,9 +18,9 @@ import logging
 import threading
 import time
 from datetime import datetime
-from types import ModuleType
 
-from .config import Config, collection_module
+from .config import Config
+from .github_pass import GitHubPass
 from .store import Store
 
 log = logging.getLogger("preview.shim.redelivery")
@@ -29,11 +29,6 @@ log = logging.getLogger("preview.shim.redelivery")
 # delivery still in flight during the last check shows up with its start time.
 OVERLAP = 300.0
 PER_PAGE = 100
-
-
-def github_module(collections_path: str) -> ModuleType:
-    """The collection's `_github` module utils, from the configured collections path."""
-    return collection_module(collections_path, "_github")
 
 
 def _epoch(timestamp: object) -> float | None:
@@ -46,40 +41,18 @@ def _epoch(timestamp: object) -> float | None:
         return None
 
 
-class Redeliverer:
+class Redeliverer(GitHubPass):
     """One `check()` looks at our hook's recent deliveries in every configured repository and asks GitHub to
     redeliver the failed ones. `client` (a `GitHubClient`) is built from the configuration when not given."""
 
+    name = "redelivery"
+
     def __init__(self, config: Config, store: Store, client=None):
-        self.config = config
         self.store = store
         self.webhook_url = config.github_webhook_url
-        self.client = client
-        self.off_reason = ""
-        self._github: ModuleType | None = None
         self._hooks: dict[str, int] = {}
-        self._said: dict[str, str] = {}  # the last thing logged per repository, so a lasting problem logs once
         self._reported: set[int] = set()  # failed redeliveries already logged
-        if not self.webhook_url:
-            self.off_reason = "github.webhook_url is not set"
-        elif client is None and not config.github_token:
-            self.off_reason = "no GitHub token (github.token or GITHUB_TOKEN)"
-        else:
-            try:
-                self._github = github_module(config.collections_path)
-            except ImportError as exc:
-                self.off_reason = f"the collection's GitHub client is not importable from collections_path: {exc}"
-            else:
-                if self.client is None:
-                    self.client = self._github.GitHubClient(
-                        config.github_api_url, config.github_token, timeout=20, retries=2, max_wait=30
-                    )
-        if self.off_reason:
-            log.info("redelivery=off reason=%s", self.off_reason)
-
-    @property
-    def enabled(self) -> bool:
-        return not self.off_reason
+        super().__init__(config, client, "" if self.webhook_url else "github.webhook_url is not set")
 
     def check(self) -> list[str]:
         """Ask for the redelivery of every missed delivery; returns the GUIDs asked for. Never raises."""
@@ -209,12 +182,6 @@ class Redeliverer:
                 status,
             )
         return asked, complete
-
-    def _once(self, repo: str, level: int, message: str, *args) -> None:
-        """Log at `level` when the text differs from the last one for `repo`, else at debug level."""
-        text = message % args
-        log.log(level if self._said.get(repo) != text else logging.DEBUG, "%s", text)
-        self._said[repo] = text
 
 
 class RedeliveryLoop:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 
-from .policy import Decision, approval_settled, same_wanted_state
+from .policy import Decision, approval_settled, same_wanted_state, sweep_may_move
 from .vocabulary import RUN_KIND, DesiredState, Reason, RunStatus
 
 OWNER = "shim.store"
@@ -280,23 +280,45 @@ class Store:
             return Stored("duplicate", 0)
         stored = Stored("ignored", 0)
         if d.decide is not None:
-            row = conn.execute("SELECT * FROM desired WHERE repo=? AND pr=?", (d.repo, d.pr)).fetchone()
-            row = dict(row) if row else None
-            # Several events of one PR can share its updated_at (labeled, then synchronize): only strictly
-            # older is stale. A pruned PR keeps its mark, so a replayed old body cannot bring it back.
-            newest = row["pr_updated_at"] if row else self._high_water(conn, d.repo, d.pr)
-            if d.pr_updated_at < newest:
-                stored = Stored("stale", row["generation"] if row else 0, *_wanted(row))
-            else:
-                decision = d.decide(row)
-                outcome, generation = self._move(conn, d.repo, d.pr, row, decision, d.pr_updated_at, now, d.guid)
-                wanted = (decision.state, decision.reason) if outcome == "accepted" else _wanted(row)
-                stored = Stored(outcome, generation, *wanted)
+            stored = self._decide(conn, d.repo, d.pr, d.decide, d.pr_updated_at, now, d.guid)
         conn.execute(
             "INSERT INTO deliveries (guid, received, event, action, repo, pr, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (d.guid, now, d.event, d.action, d.repo, d.pr, stored.outcome),
         )
         return stored
+
+    def _decide(self, conn, repo, pr, decide, pr_updated_at: str, now: float, guid: str, sweep=None) -> Stored:
+        row = conn.execute("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, pr)).fetchone()
+        row = dict(row) if row else None
+        # Several events of one PR can share its updated_at (labeled, then synchronize): only strictly
+        # older is stale. A pruned PR keeps its mark, so a replayed old body cannot bring it back.
+        newest = row["pr_updated_at"] if row else self._high_water(conn, repo, pr)
+        if pr_updated_at < newest or (sweep is not None and row is None and newest):
+            return Stored("stale", row["generation"] if row else 0, *_wanted(row))
+        decision = decide(row)
+        if sweep is not None and not sweep(row, decision):
+            return Stored("unchanged", row["generation"] if row else 0, *_wanted(row))
+        outcome, generation = self._move(conn, repo, pr, row, decision, pr_updated_at, now, guid)
+        wanted = (decision.state, decision.reason) if outcome == "accepted" else _wanted(row)
+        return Stored(outcome, generation, *wanted)
+
+    def sweep(self, repo: str, pr: int, decide: Callable[[dict | None], Decision], pr_updated_at: str) -> Stored:
+        """Move a PR's desired state to what GitHub's own view of the PR decides (shim/sweep.py).
+
+        The same transaction, stale rule and outcomes as a delivery, without a delivery row: the sweep only
+        repairs what the events missed, so a PR pruned long ago stays gone (only a webhook brings it back) and
+        `policy.sweep_may_move` keeps a TTL in force.
+        """
+        with self.transaction() as conn:
+            return self._decide(conn, repo, pr, decide, pr_updated_at, time.time(), "", sweep=sweep_may_move)
+
+    def previews_of(self, repo: str) -> list[int]:
+        """The PRs of `repo` whose preview should exist (present or held), by number."""
+        rows = self.query(
+            "SELECT pr FROM desired WHERE repo=? AND state IN (?, ?) ORDER BY pr",
+            (repo, DesiredState.PRESENT, DesiredState.HELD),
+        )
+        return [row["pr"] for row in rows]
 
     @staticmethod
     def _high_water(conn, repo: str, pr: int) -> str:

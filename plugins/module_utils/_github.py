@@ -90,20 +90,28 @@ class GitHubClient:
         self._origin = origin(self.api_url)
 
     def request(
-        self, method: str, path: str, body: object = None, query: dict | None = None
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        query: dict | None = None,
+        etag: str | None = None,
     ) -> tuple[int, dict[str, str], object]:
         """Send one request; returns ``(status, headers, decoded JSON or None)`` for a 2xx answer.
 
         ``path`` is relative to ``api_url`` (``/repos/o/r``), or an absolute URL on the same host, as found in
-        a ``link`` header. Header names in the result are lower case. Raises ``GitHubError`` otherwise.
+        a ``link`` header. Header names in the result are lower case. With ``etag`` (the ``etag`` header of an
+        earlier answer) the request is conditional: ``304`` with no body means that answer still holds, and
+        GitHub does not count it against the rate limit. Raises ``GitHubError`` otherwise.
         """
         method = method.upper()
         url = self._url(path, query)
         data = None if body is None else json.dumps(body).encode("utf-8")
+        extra = {"If-None-Match": etag} if etag else {}
         attempt = 0
         while True:
-            status, headers, payload, text = self._follow(method, url, data)
-            if status is not None and 200 <= status < 300:
+            status, headers, payload, text = self._follow(method, url, data, extra)
+            if status is not None and (200 <= status < 300 or (status == 304 and etag)):
                 return status, headers, payload
             wait = self._retry_wait(method, url, status, headers, payload, attempt)
             if wait is None or attempt >= self.retries:
@@ -152,14 +160,14 @@ class GitHubClient:
             url += ("&" if "?" in url else "?") + urlencode(query, doseq=True)
         return url
 
-    def _follow(self, method: str, url: str, data: bytes | None):
+    def _follow(self, method: str, url: str, data: bytes | None, extra: dict[str, str]):
         """``_send``, following redirects on the API's own scheme, host and port only, where the token may go.
 
         urllib would follow a redirect anywhere with every header, the token's included, so redirects are
         turned off there and handled here.
         """
         for _hop in range(MAX_REDIRECTS + 1):
-            status, headers, payload, text = self._send(method, url, data)
+            status, headers, payload, text = self._send(method, url, data, extra)
             if status not in REDIRECT_STATUSES or not headers.get("location"):
                 return status, headers, payload, text
             target = urljoin(url, headers["location"])
@@ -169,8 +177,9 @@ class GitHubClient:
             url = target
         raise GitHubError(status, f"{method} {url}: more than {MAX_REDIRECTS} redirects", url)
 
-    def _send(self, method: str, url: str, data: bytes | None):
+    def _send(self, method: str, url: str, data: bytes | None, extra: dict[str, str]):
         headers = {
+            **extra,
             "Accept": MEDIA_TYPE,
             "X-GitHub-Api-Version": API_VERSION,
             "Authorization": f"Bearer {self.token}",

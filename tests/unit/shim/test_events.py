@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shim.events import PR_NUMBER_MAX, PayloadError, parse_pull_request
+from shim.events import PR_NUMBER_MAX, SWEEP_ACTION, PayloadError, parse_listed_pull, parse_pull_request
 from tests.support.webhooks import load_payload
 
 SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
@@ -104,3 +104,24 @@ def test_the_sender_is_a_login_or_nothing(login, sender):
     payload = load_payload("pull_request.labeled.octokit")
     payload["sender"]["login"] = login
     assert parse_pull_request(payload).sender == sender
+
+
+def test_a_listed_pull_reads_as_the_sweep_event_or_closed():
+    payload = load_payload("pull_request.opened.octokit")
+    pull = payload["pull_request"]
+    event = parse_listed_pull(pull, "Our/Spelling")
+    assert (event.action, event.repo, event.pr, event.sha) == (
+        SWEEP_ACTION,
+        "Our/Spelling",
+        pull["number"],
+        pull["head"]["sha"],
+    )
+    assert (event.sender, event.label) == ("", "")
+
+    assert parse_listed_pull(dict(pull, state="closed"), "o/r").closed
+
+
+@pytest.mark.parametrize("pull", ["a string", {"state": "open"}, {"state": "open", "number": 1, "head": {"sha": "x"}}])
+def test_a_listed_pull_of_the_wrong_shape_is_refused(pull):
+    with pytest.raises(PayloadError):
+        parse_listed_pull(pull, "o/r")

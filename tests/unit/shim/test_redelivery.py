@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from shim import config as config_mod
 from shim import redelivery
 from shim.config import Config, RepoConfig
-from shim.redelivery import Redeliverer, RedeliveryLoop, github_module
+from shim.github_pass import github_module
+from shim.redelivery import Redeliverer, RedeliveryLoop
 from shim.store import Store
 from tests.support.github_standin import GitHubStandIn, WebhookReceiver
 from tests.support.nginx import free_port
@@ -355,42 +355,7 @@ def test_the_loop_runs_every_interval():
         loop.stop()
 
 
-# -- configuration and state ----------------------------------------------------------------------------------
-
-
-def write_config(tmp_path, extra: str) -> str:
-    path = tmp_path / "config.yml"
-    path.write_text(f"webhook_secret: {SECRET}\nrepositories:\n  octo/hello: {{clone_url: /srv/hello}}\n{extra}")
-    return str(path)
-
-
-def test_config_defaults(tmp_path):
-    config = config_mod.load(write_config(tmp_path, ""), environ={})
-    assert (config.github_webhook_url, config.redeliver_interval) == ("", 300.0)
-
-
-def test_config_keys(tmp_path):
-    config = config_mod.load(
-        write_config(
-            tmp_path, "github: {webhook_url: 'https://preview.example.com/webhook/github'}\nredeliver_interval: 1\n"
-        ),
-        environ={},
-    )
-    assert (config.github_webhook_url, config.redeliver_interval) == ("https://preview.example.com/webhook/github", 1)
-
-
-@pytest.mark.parametrize(
-    ("extra", "message"),
-    [
-        ("github: {webhook_url: 'ftp://x/webhook/github'}\n", "github.webhook_url"),
-        ("github: {webhook_url: 5}\n", "github.webhook_url"),
-        ("redeliver_interval: 0\n", "redeliver_interval"),
-        ("redeliver_interval: soon\n", "redeliver_interval"),
-    ],
-)
-def test_config_refuses_bad_values(tmp_path, extra, message):
-    with pytest.raises(config_mod.ConfigError, match=message):
-        config_mod.load(write_config(tmp_path, extra), environ={})
+# -- state ----------------------------------------------------------------------------------------------------
 
 
 def test_the_store_remembers_checks_and_asks_and_forgets_what_github_no_longer_keeps(store):

@@ -42,6 +42,19 @@ def make_client(standin, sleeps, token="test-token", **kwargs):
 # -- requests ------------------------------------------------------------------------------------------------
 
 
+def test_a_conditional_request_gets_304_and_no_body_when_nothing_changed(standin, client):
+    standin.open_pr(REPO, 1, sha="0" * 40)
+    status, headers, pulls = client.request("GET", f"/repos/{REPO}/pulls")
+    assert status == 200 and len(pulls) == 1 and headers["etag"]
+
+    assert client.request("GET", f"/repos/{REPO}/pulls", etag=headers["etag"])[::2] == (304, None)
+    assert standin.requests[-1].headers["if-none-match"] == headers["etag"]
+
+    standin.push(REPO, 1, "1" * 40)
+    status, dummy, pulls = client.request("GET", f"/repos/{REPO}/pulls", etag=headers["etag"])
+    assert status == 200 and pulls[0]["head"]["sha"] == "1" * 40
+
+
 def test_sends_the_headers_github_asks_for(standin, client):
     client.request("GET", f"/repos/{REPO}")
 
