@@ -124,6 +124,9 @@ PROXY = """\
         proxy_read_timeout 60s;
         proxy_hide_header {header};
         add_header {header} {label} always;
+        # A preview is a PR's work in progress: search engines that find its URL must not index it.
+        proxy_hide_header X-Robots-Tag;
+        add_header X-Robots-Tag "noindex, nofollow" always;
 """
 
 

@@ -27,6 +27,8 @@ def test_build_install_and_run_a_playbook_by_fqcn(tmp_path):
         names = archive.getnames()
     assert "playbooks/deploy.yml" in names and "plugins/modules/compose_project.py" in names
     assert not [n for n in names if n.startswith(("shim/", "cli/", "tests/output", ".venv", "bench/", ".git/"))]
+    assert "LICENSE" in names
+    assert not [n for n in names if n.startswith(("build/", "dist/")) or ".egg-info" in n], "build output shipped"
 
     installed = run(
         [
@@ -76,3 +78,44 @@ def test_build_install_and_run_a_playbook_by_fqcn(tmp_path):
     assert played.returncode == 0, played.stdout[-3000:] + played.stderr[-2000:]
     stats = json.loads(played.stdout)["stats"]["localhost"]
     assert stats["failures"] == 0 and stats["changed"] == 0  # cleaning up nothing changes nothing
+
+
+def test_module_defaults_name_the_collections_action_group(tmp_path):
+    """`group/preview.envs.preview` in module_defaults reaches every module of the collection (meta/runtime.yml)."""
+    playbook = tmp_path / "group.yml"
+    playbook.write_text(
+        """
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/preview.envs.preview:
+      docker_cli: /nonexistent/docker-from-the-group
+      deployments_dir: "{{ playbook_dir }}/deployments"
+      nginx_configs_dir: "{{ playbook_dir }}/nginx"
+      db: "{{ playbook_dir }}/state.db"
+  tasks:
+    - name: List the host's preview traces
+      preview.envs.preview_traces:
+      register: traces
+      ignore_errors: true
+    - name: The group's docker_cli was the one used
+      ansible.builtin.assert:
+        that: traces is failed and traces.cmd is search('docker-from-the-group')
+"""
+    )
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1")
+    played = run(
+        [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            str(playbook),
+        ],
+        env=env,
+        cwd=tmp_path,
+    )
+    assert played.returncode == 0, played.stdout[-3000:] + played.stderr[-2000:]

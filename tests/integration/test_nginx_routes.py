@@ -27,6 +27,7 @@ def app_port():
         def do_GET(self):
             self.send_response(404)
             self.send_header("X-Preview-Route", "forged-by-the-app")
+            self.send_header("X-Robots-Tag", "all")
             self.send_header("content-length", "0")
             self.end_headers()
 
@@ -96,6 +97,20 @@ def test_a_route_whose_reload_failed_is_loaded_on_the_next_run(tmp_path, nginx, 
     result = run_module(tmp_path, "nginx_site", site_args(nginx, label, app_port, domain, state="absent"))
     assert (result["changed"], result["reloaded"]) == (True, True), result
     assert list(nginx.configs_dir.glob(f"{label}.*")) == []
+
+
+@pytest.mark.parametrize("domain", ["", DOMAIN], ids=["path", "subdomain"])
+def test_search_engines_are_told_not_to_index_a_preview(tmp_path, nginx, app_port, domain):
+    label = "hello-pr-8"
+    result = run_module(tmp_path, "nginx_site", site_args(nginx, label, app_port, domain))
+    assert result["_status"] == "CHANGED", result
+    assert eventually_routed(nginx, label, domain) == label
+    url = f"{nginx.base_url}/" if domain else f"{nginx.base_url}/{label}/"
+    request = urllib.request.Request(url, headers={"Host": f"{label}.{domain}"} if domain else {})
+    with pytest.raises(urllib.error.HTTPError) as answer:  # the app answers 404, and asks to be indexed
+        urllib.request.urlopen(request, timeout=5)
+    assert answer.value.headers.get_all("X-Robots-Tag") == ["noindex, nofollow"]
+    run_module(tmp_path, "nginx_site", site_args(nginx, label, app_port, domain, state="absent"))
 
 
 @pytest.fixture
