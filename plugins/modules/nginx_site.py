@@ -23,6 +23,8 @@ description:
   - Every answer through the route, the app's errors and nginx's own included, carries the header
     C(X-Preview-Route) set to the label, which the app cannot set. M(preview.envs.preview_traces) asks
     nginx for it to tell a route that nginx serves from one that is only on disk.
+  - Every answer also carries C(X-Robots-Tag) set to C(noindex, nofollow), in place of any the app sends, so a preview
+    stays out of search indexes.
 author:
   - preview maintainers (@preview-envs)
 extends_documentation_fragment:
