@@ -49,6 +49,11 @@ ROLE_SETTINGS = {
 
 LIMIT_KEYS = ("memory", "cpus", "pids")
 
+# What `repositories.<owner/name>` may set.
+REPO_KEYS = frozenset(
+    {"clone_url", "slug", "compose_file", "health_path", "compose_allow", "limits", "service", "port"}
+)
+
 
 class ConfigError(ValueError):
     pass
@@ -65,6 +70,10 @@ class RepoConfig:
     compose_allow: tuple[str, ...] = ()
     # Resource limits of every service of its previews; {} means the server's (preview.limits).
     limits: dict = field(default_factory=dict)
+    # The compose service its previews route to and that service's port inside its container; ""/0 leave it
+    # to the rule of compose_project's `route` (docs/roles.md).
+    service: str = ""
+    port: int = 0
 
 
 @dataclass(frozen=True)
@@ -118,9 +127,10 @@ class Config:
 
 
 def _repositories(
-    raw, checks: tuple[str, ...], create_limits: Callable[..., object], naming: ModuleType
+    raw, checks: tuple[str, ...], create_limits: Callable[..., object], naming: ModuleType, override: ModuleType
 ) -> dict[str, RepoConfig]:
-    """The `repositories:` mapping; ``naming`` is the collection's _naming, the one home of the name rules."""
+    """The `repositories:` mapping; ``naming`` and ``override`` are the collection's _naming and
+    _compose_override, the one home of the rules of a name, a service name and a port."""
     if not isinstance(raw, dict) or not raw:
         raise ConfigError("repositories: give at least one 'owner/name' with its clone_url")
     repos: dict[str, RepoConfig] = {}
@@ -140,7 +150,7 @@ def _repositories(
         health = spec.get("health_path", "/health")
         if not isinstance(health, str) or not re.match(r"^/[A-Za-z0-9._~/-]*$", health):
             raise ConfigError(f"repositories.{name}: health_path must be an absolute URL path")
-        unknown = set(spec) - {"clone_url", "slug", "compose_file", "health_path", "compose_allow", "limits"}
+        unknown = set(spec) - REPO_KEYS
         if unknown:
             raise ConfigError(f"repositories.{name}: unknown keys {sorted(unknown)}")
         repos[name.lower()] = RepoConfig(
@@ -151,6 +161,7 @@ def _repositories(
             health_path=health,
             compose_allow=_compose_allow(spec.get("compose_allow"), f"repositories.{name}.compose_allow", checks),
             limits=_limits(spec.get("limits"), f"repositories.{name}.limits", create_limits),
+            **_route(spec, f"repositories.{name}", override),
         )
     return repos
 
@@ -172,6 +183,22 @@ def _compose_allow(raw, where: str, checks: tuple[str, ...]) -> tuple[str, ...]:
     if unknown:
         raise ConfigError(f"{where}: unknown checks {unknown} (known: {', '.join(checks)})")
     return tuple(raw)
+
+
+def _route(spec: dict, where: str, override: ModuleType) -> dict:
+    """`service` and `port` of a repository, checked by the collection's rules (its _compose_override).
+
+    Left out, null, "" and 0 are unset, as the role's defaults spell it."""
+    service, port = spec.get("service"), spec.get("port")
+    route = {}
+    try:
+        if service not in (None, ""):
+            route["service"] = override.check_service_name(service, f"{where}.service")
+        if port is not None and not (type(port) is int and port == 0):
+            route["port"] = override.check_port(port, f"{where}.port")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return route
 
 
 def _limits(raw, where: str, create_limits: Callable[..., object]) -> dict:
@@ -264,11 +291,12 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         checks = tuple(collection_module(collections_path, "_compose_policy").CHECKS)
         create_limits = collection_module(collections_path, "_compose").Limits.create
         naming = collection_module(collections_path, "_naming")
+        override = collection_module(collections_path, "_compose_override")
     except ImportError as exc:
         raise ConfigError(f"collections_path {collections_path}: no preview.envs collection there ({exc})") from None
     return Config(
         webhook_secret=secret,
-        repositories=_repositories(data.get("repositories"), checks, create_limits, naming),
+        repositories=_repositories(data.get("repositories"), checks, create_limits, naming, override),
         github_token=env.get("GITHUB_TOKEN") or github.get("token", "") or "",
         github_api_url=str(env.get("GITHUB_API_URL") or github.get("api_url", "https://api.github.com")),
         listen_host=str(listen.get("host", "127.0.0.1")),

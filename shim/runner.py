@@ -49,6 +49,8 @@ def extravars(
         preview_pr_slug=repo.slug,
         preview_pr_compose_file=repo.compose_file,
         preview_pr_health_path=repo.health_path,
+        preview_pr_service=repo.service,
+        preview_pr_port=int(repo.port),
         preview_pr_state_db=config.state_db,
         preview_pr_github_api_url=config.github_api_url,
         preview_pr_approve_label=config.policy.approve_label,

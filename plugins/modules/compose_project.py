@@ -18,11 +18,14 @@ description:
   - For O(state=present), the compose files are checked against the preview policy before anything is
     built or started (see O(policy)), and every service gets the resource limits of O(limits) through a
     compose file the module generates and passes last.
+  - With O(route), that same generated file also makes a repository's own compose files preview-safe, so
+    that two previews of them run side by side; the policy then judges the project with it.
   - Compose sees only the variables of O(env) and the few the docker CLI needs (E(PATH), E(HOME),
     E(LANG), E(LC_ALL), E(TZ), E(TMPDIR) and the E(DOCKER_HOST) family), not the environment the module
     inherits from C(ansible-playbook), which may hold tokens that a compose file could copy into a container.
-  - Needs only the docker CLI with the compose plugin (2.24 or later for O(limits)) on the target, and PyYAML
-    for O(policy); no Python Docker SDK.
+  - Needs only the docker CLI with the compose plugin (2.24 or later for O(limits) and O(route), whose
+    C(!reset) and C(!override) tags older versions do not know) on the target, and PyYAML for O(policy); no
+    Python Docker SDK.
 author:
   - preview maintainers (@preview-envs)
 requirements:
@@ -178,6 +181,41 @@ options:
     type: list
     elements: int
     default: []
+  route:
+    description:
+      - Make the project's own compose files preview-safe, for O(state=present), through the compose file the
+        module writes to its temporary directory and passes last (the one that holds O(limits)).
+      - "Every host port binding of every service is removed (C(ports: !reset [])) except those that publish
+        exactly one of O(published_ports) on 127.0.0.1; the routed service is published on
+        C(127.0.0.1:<host_port>:<port>) (C(ports: !override)); C(container_name) is removed
+        (C(!reset null)). Files written for a preview, which publish O(route.host_port) already, are left as
+        they are."
+      - Named volumes and networks need nothing, compose prefixes them with O(project_name), one set per
+        project; C(external) ones stay refused by the policy unless O(allow) lifts V(external).
+      - The policy (O(policy)) judges the project with this file applied, so it still refuses what the file
+        does not change.
+      - The routed service is O(route.service) when set. Otherwise, the service that already publishes
+        O(route.host_port), else the only service that publishes a port; when neither decides, the task
+        fails and says what to set.
+      - Not set, the files run as they are, and the policy refuses host ports other than O(published_ports)
+        and C(container_name).
+    type: dict
+    suboptions:
+      host_port:
+        description:
+          - The host port the routed service is published on, on 127.0.0.1 (the preview's leased app port,
+            where the route and O(health_url) point).
+        type: int
+        required: true
+      service:
+        description:
+          - The compose service the preview routes to. Default by the rule above.
+        type: str
+      port:
+        description:
+          - The routed service's port inside its container. Default the port it already publishes on
+            O(route.host_port), else the first port it publishes.
+        type: int
   limits:
     description:
       - Resource limits of every service, for O(state=present), set through a compose file the module writes
@@ -262,6 +300,18 @@ EXAMPLES = r"""
       APP_PORT: "18007"
     health_url: http://127.0.0.1:18007/health
 
+- name: Deploy a repository's own compose file, its web service on the leased port 18008
+  preview.envs.compose_project:
+    project_src: /opt/preview-deployments/app-pr-8/src
+    project_name: preview-app-pr-8
+    build: true
+    published_ports: [18008, 19008]
+    route:
+      host_port: 18008
+      service: web
+      port: 3000
+    health_url: http://127.0.0.1:18008/health
+
 - name: Tear the preview down, volumes and built images included
   preview.envs.compose_project:
     project_src: /opt/preview-deployments/app-pr-5/src
@@ -343,6 +393,23 @@ actions:
   sample:
     - {resource_type: network, name: preview-app-pr-5_default, status: Created}
     - {resource_type: container, name: preview-app-pr-5-web-1, status: Started}
+route:
+  description: The service the preview routes to, as O(route) set it or the rule decided it.
+  returned: when O(route) is set and the stack came up, in check mode too
+  type: dict
+  contains:
+    service:
+      description: The routed compose service.
+      type: str
+      sample: web
+    port:
+      description: Its port inside the container.
+      type: int
+      sample: 3000
+    host_port:
+      description: The host port it is published on, on 127.0.0.1.
+      type: int
+      sample: 18008
 health:
   description: What the O(health_url) probe saw.
   returned: when O(health_url) is set and the stack came up (not in check mode)
@@ -436,13 +503,21 @@ from ansible_collections.preview.envs.plugins.module_utils._compose import (
     fail_command,
     has_changes,
     host_hint,
-    limits_override,
+    limits_lines,
     not_ready,
+    override_file,
     parse_events,
     scrubbed_environment,
     short_reason,
     tail_lines,
     up_argv,
+)
+from ansible_collections.preview.envs.plugins.module_utils._compose_override import (
+    RouteError,
+    check_port,
+    check_service_name,
+    decide_route,
+    preview_safe_lines,
 )
 from ansible_collections.preview.envs.plugins.module_utils._compose_policy import (
     CHECKS,
@@ -455,6 +530,9 @@ from ansible_collections.preview.envs.plugins.module_utils._compose_policy impor
 )
 
 POLL_INTERVAL = 0.5
+# The one compose file the module writes, passed after the project's own.
+OVERRIDE_FILE = "preview-override.yml"
+OVERRIDE_PURPOSE = "what makes the project preview-safe, and the limits of every service"
 HEALTH_INTERVAL = 0.25
 HEALTH_REQUEST_TIMEOUT = 2
 
@@ -582,32 +660,63 @@ def compose_model(module, project, interpolate=True, refused=False):
     fail_command(module, f"compose config failed for project {project.project_name}: {reason}", run, stdout="")
 
 
-def checked_model(module, project, policy) -> dict:
-    """The interpolated model of a project that the policy lets through; the task fails otherwise.
+def prepare_checked(module, project, policy, limits) -> dict | None:
+    """Write the generated override (``add_override``) of a project that the policy lets through, and return
+    its route; the task fails otherwise.
 
     ``include`` and ``extends.file`` are read from the files first, since compose reads whatever they name.
+    When the override changes what the policy checks, the model is read again with it, so that the policy
+    judges the project as it will run.
     """
     violations = check_sources([os.path.join(project.project_src, name) for name in project.files], policy)
     if violations:
         refuse(module, violations)
     violations = check_uninterpolated(compose_model(module, project, interpolate=False), policy)
     model = compose_model(module, project, refused=bool(violations))
-    if model is not None:
-        violations += check_model(model, policy)
+    if model is None:
+        refuse(module, violations)
+    try:
+        route, rejudge = add_override(module, project, model, limits)
+    except RouteError as exc:
+        if violations:
+            refuse(module, violations)
+        fail_route(module, project, exc)
+    if rejudge:
+        model = compose_model(module, project)
+    violations += check_model(model, policy)
     if violations:
         refuse(module, violations)
-    return model
+    return route
 
 
-def add_limits(module, project, model, limits):
-    """Write the limits override into the module's temporary directory and pass it last from now on."""
-    text = limits_override(model.get("services") or {}, limits, module.params["stop_timeout"])
-    if not text:
-        return
-    path = os.path.join(module.tmpdir, "preview-limits.yml")
-    with open(path, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    project.files.append(path)
+def fail_route(module, project, exc):
+    module.fail_json(msg=f"compose project {project.project_name}: {exc}", changed=False)
+
+
+def add_override(module, project, model, limits) -> tuple[dict | None, bool]:
+    """Write the one generated override into the module's temporary directory and pass it last from now on.
+
+    It holds what makes the project preview-safe (with ``route``) and the limits of every service in one
+    file: compose then runs the project's files plus one of ours, the very set the policy judges whenever ours
+    changes what it checks (ports, container names), which the second value says. The first is the route
+    (None without ``route``). RouteError when the routed service cannot be decided.
+    """
+    params = module.params
+    services = model.get("services") or {}
+    safe, route = {}, None
+    if params["route"]:
+        options = params["route"]
+        decided = decide_route(model, options["host_port"], options["service"] or "", options["port"] or 0)
+        safe = preview_safe_lines(model, decided, params["published_ports"])
+        route = decided._asdict()
+    limits_part = limits_lines(limits, params["stop_timeout"])
+    text = override_file({name: safe.get(name, []) + limits_part for name in services}, OVERRIDE_PURPOSE)
+    if text:
+        path = os.path.join(module.tmpdir, OVERRIDE_FILE)
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        project.files.append(path)
+    return route, any(safe.values())
 
 
 def present(module, project) -> dict:
@@ -711,6 +820,14 @@ def main():
                 default=dict(memory="512m", cpus=1.0, pids=256),
                 options=dict(memory=dict(type="str"), cpus=dict(type="float"), pids=dict(type="int")),
             ),
+            route=dict(
+                type="dict",
+                options=dict(
+                    host_port=dict(type="int", required=True),
+                    service=dict(type="str"),
+                    port=dict(type="int"),
+                ),
+            ),
             **host_layout("docker_cli"),
         ),
         supports_check_mode=True,
@@ -724,6 +841,13 @@ def main():
     try:
         check_project_name(params["project_name"])
         limits = Limits.create(**(params["limits"] or {}))
+        route = params["route"]
+        if route:
+            check_port(route["host_port"], "route.host_port")
+            if route["service"]:
+                check_service_name(route["service"], "route.service")
+            if route["port"]:
+                check_port(route["port"], "route.port")
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     for name in ("wait_timeout", "stop_timeout", "logs_on_failure"):
@@ -741,7 +865,7 @@ def main():
             module.fail_json(msg=f"project_src {project_src} is not a directory")
         project_src, files = None, []  # teardown after the checkout is gone: by name and label only
     elif present_state and not files:
-        # Named explicitly: the limits override passed after them would stop compose looking for them.
+        # Named explicitly: the generated override passed after them would stop compose looking for them.
         files = default_files(os.listdir(project_src))
         if not files:
             module.fail_json(msg=f"no compose file in {project_src}: looked for {', '.join(DEFAULT_FILES)}")
@@ -762,11 +886,16 @@ def main():
         policy = Policy.create(
             params["confine_to"] or project_src, project.project_name, params["allow"], params["published_ports"]
         )
-        model = checked_model(module, project, policy)
+        route = prepare_checked(module, project, policy, limits)
     else:
-        model = compose_model(module, project)
-    add_limits(module, project, model, limits)
-    module.exit_json(**present(module, project))
+        try:
+            route, dummy = add_override(module, project, compose_model(module, project), limits)
+        except RouteError as exc:
+            fail_route(module, project, exc)
+    result = present(module, project)
+    if route is not None:
+        result["route"] = route
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

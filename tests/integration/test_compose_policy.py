@@ -180,7 +180,7 @@ def test_every_service_gets_the_limits(tmp_path, project):
     result = run_module(tmp_path, args)
 
     assert result["failed"] is False, result
-    assert any(part.endswith("/preview-limits.yml") for part in result["cmd"])
+    assert any(part.endswith("/preview-override.yml") for part in result["cmd"])
     for service, container in inspect(project).items():
         host = container["HostConfig"]
         assert (host["Memory"], host["NanoCpus"], host["PidsLimit"]) == (64 * 2**20, 500_000_000, 64), service

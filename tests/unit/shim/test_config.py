@@ -184,6 +184,33 @@ def test_compose_allow_names_known_checks_only(tmp_path):
     refused(write_config(tmp_path, repo_extra=", compose_allow: privileged"), f"{where} must be a list")
 
 
+def test_the_routed_service_and_port_are_optional(tmp_path):
+    plain = config_mod.load(write_config(tmp_path), environ={}).repository("octo/hello")
+    assert (plain.service, plain.port) == ("", 0)
+    routed = config_mod.load(write_config(tmp_path, repo_extra=", service: web, port: 3000"), environ={})
+    assert (routed.repository("octo/hello").service, routed.repository("octo/hello").port) == ("web", 3000)
+    # As the README's configuration block and the role's defaults spell "unset".
+    unset = config_mod.load(write_config(tmp_path, repo_extra=", service: '', port: 0"), environ={})
+    assert (unset.repository("octo/hello").service, unset.repository("octo/hello").port) == ("", 0)
+
+
+@pytest.mark.parametrize(
+    ("repo_extra", "message"),
+    [
+        (", service: 'web app'", "repositories.octo/hello.service must be a compose service name"),
+        (", service: [web]", "repositories.octo/hello.service must be a compose service name"),
+        (", service: 3", "repositories.octo/hello.service must be a compose service name"),
+        (", port: -1", "repositories.octo/hello.port must be a port number from 1 to 65535, got -1"),
+        (", port: false", "repositories.octo/hello.port must be a port number from 1 to 65535, got False"),
+        (", port: 70000", "repositories.octo/hello.port must be a port number from 1 to 65535"),
+        (", port: '3000'", "repositories.octo/hello.port must be a port number from 1 to 65535"),
+        (", port: true", "repositories.octo/hello.port must be a port number from 1 to 65535"),
+    ],
+)
+def test_the_routed_service_and_port_are_checked(tmp_path, repo_extra, message):
+    refused(write_config(tmp_path, repo_extra=repo_extra), message)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

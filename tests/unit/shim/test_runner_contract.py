@@ -48,6 +48,21 @@ def test_repository_limits_are_laid_over_the_servers_or_the_defaults(tmp_path):
     assert extravars(server, plain, 5, SHA, 9)["preview_pr_limits"] == {"cpus": 0.5, "pids": 64}
 
 
+def test_the_routed_service_and_port_reach_the_role(tmp_path):
+    routed = RepoConfig(
+        full_name="octo/app", clone_url="https://github.com/octo/app.git", slug="app", service="web", port=3000
+    )
+    values = extravars(_config(tmp_path), routed, 5, SHA, 9)
+    assert (values["preview_pr_service"], values["preview_pr_port"]) == ("web", 3000)
+    # Unset, they are the role's defaults, which leave the choice to compose_project's rule.
+    defaults = yaml.safe_load((REPO_ROOT / "roles" / "preview_pr" / "defaults" / "main.yml").read_text())
+    values = extravars(_config(tmp_path), REPO, 5, SHA, 9)
+    assert (values["preview_pr_service"], values["preview_pr_port"]) == (
+        defaults["preview_pr_service"],
+        defaults["preview_pr_port"],
+    )
+
+
 def test_extravars_carry_the_token_files_path_never_the_token(tmp_path):
     values = extravars(_config(tmp_path), REPO, 5, SHA, 9)
     assert "ghp_secret-token" not in repr(values)
