@@ -194,7 +194,7 @@ def _route(spec: dict, where: str, override: ModuleType) -> dict:
     try:
         if service not in (None, ""):
             route["service"] = override.check_service_name(service, f"{where}.service")
-        if port is not None and not (type(port) is int and port == 0):
+        if port is not None and not (isinstance(port, int) and not isinstance(port, bool) and port == 0):
             route["port"] = override.check_port(port, f"{where}.port")
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
