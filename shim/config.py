@@ -51,7 +51,7 @@ LIMIT_KEYS = ("memory", "cpus", "pids")
 
 # What `repositories.<owner/name>` may set.
 REPO_KEYS = frozenset(
-    {"clone_url", "slug", "compose_file", "health_path", "compose_allow", "limits", "service", "port"}
+    {"clone_url", "slug", "compose_file", "dockerfile", "health_path", "compose_allow", "limits", "service", "port"}
 )
 
 
@@ -65,6 +65,8 @@ class RepoConfig:
     clone_url: str
     slug: str
     compose_file: str = ""
+    # The Dockerfile its previews build when it has no compose file; "" is `Dockerfile` at its root.
+    dockerfile: str = ""
     health_path: str = "/health"
     # Checks of the compose policy lifted for this repository's own PRs; never for a fork's.
     compose_allow: tuple[str, ...] = ()
@@ -127,10 +129,16 @@ class Config:
 
 
 def _repositories(
-    raw, checks: tuple[str, ...], create_limits: Callable[..., object], naming: ModuleType, override: ModuleType
+    raw,
+    checks: tuple[str, ...],
+    create_limits: Callable[..., object],
+    naming: ModuleType,
+    override: ModuleType,
+    stack: ModuleType,
 ) -> dict[str, RepoConfig]:
-    """The `repositories:` mapping; ``naming`` and ``override`` are the collection's _naming and
-    _compose_override, the one home of the rules of a name, a service name and a port."""
+    """The `repositories:` mapping; ``naming``, ``override`` and ``stack`` are the collection's _naming,
+    _compose_override and _stack, the one home of the rules of a name, a service name, a port and a path in
+    the repository."""
     if not isinstance(raw, dict) or not raw:
         raise ConfigError("repositories: give at least one 'owner/name' with its clone_url")
     repos: dict[str, RepoConfig] = {}
@@ -158,6 +166,7 @@ def _repositories(
             clone_url=str(spec["clone_url"]),
             slug=slug,
             compose_file=str(spec.get("compose_file", "") or ""),
+            dockerfile=_repo_path(spec.get("dockerfile"), f"repositories.{name}.dockerfile", stack),
             health_path=health,
             compose_allow=_compose_allow(spec.get("compose_allow"), f"repositories.{name}.compose_allow", checks),
             limits=_limits(spec.get("limits"), f"repositories.{name}.limits", create_limits),
@@ -199,6 +208,17 @@ def _route(spec: dict, where: str, override: ModuleType) -> dict:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     return route
+
+
+def _repo_path(raw, where: str, stack: ModuleType) -> str:
+    """A path inside the repository (left out, null and "" are unset), checked by the collection's _stack; that
+    it stays in the checkout once symlinks are resolved is checked on the checkout itself."""
+    if raw in (None, ""):
+        return ""
+    try:
+        return stack.check_repo_path(raw, where)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _limits(raw, where: str, create_limits: Callable[..., object]) -> dict:
@@ -292,11 +312,12 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         create_limits = collection_module(collections_path, "_compose").Limits.create
         naming = collection_module(collections_path, "_naming")
         override = collection_module(collections_path, "_compose_override")
+        stack = collection_module(collections_path, "_stack")
     except ImportError as exc:
         raise ConfigError(f"collections_path {collections_path}: no preview.envs collection there ({exc})") from None
     return Config(
         webhook_secret=secret,
-        repositories=_repositories(data.get("repositories"), checks, create_limits, naming, override),
+        repositories=_repositories(data.get("repositories"), checks, create_limits, naming, override, stack),
         github_token=env.get("GITHUB_TOKEN") or github.get("token", "") or "",
         github_api_url=str(env.get("GITHUB_API_URL") or github.get("api_url", "https://api.github.com")),
         listen_host=str(listen.get("host", "127.0.0.1")),

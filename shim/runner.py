@@ -48,6 +48,7 @@ def extravars(
         preview_pr_clone_url=repo.clone_url,
         preview_pr_slug=repo.slug,
         preview_pr_compose_file=repo.compose_file,
+        preview_pr_dockerfile=repo.dockerfile,
         preview_pr_health_path=repo.health_path,
         preview_pr_service=repo.service,
         preview_pr_port=int(repo.port),

@@ -91,6 +91,12 @@ SYSCTL_PREFIXES = ("net.",)
 MAX_SOURCE_FILES = 64
 
 
+def inside(root: str, path: str) -> bool:
+    """Whether ``path``, with the symlinks of its existing part resolved, is in ``root`` (a real path)."""
+    real = os.path.realpath(path)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
 class Violation(t.NamedTuple):
     """One refused setting: the check that refuses it, where it is, and why."""
 
@@ -125,8 +131,7 @@ class Policy(t.NamedTuple):
 
     def inside(self, path: str) -> bool:
         """Whether ``path``, with the symlinks of its existing part resolved, is in the checkout."""
-        real = os.path.realpath(path)
-        return real == self.confine_to or real.startswith(self.confine_to.rstrip(os.sep) + os.sep)
+        return inside(self.confine_to, path)
 
     def keep(self, violations: t.Iterable[Violation]) -> list[Violation]:
         return [violation for violation in violations if violation.check not in self.allow]

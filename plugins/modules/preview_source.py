@@ -10,7 +10,8 @@ short_description: Check out one commit of a pull request and say how it runs as
 version_added: 0.1.0
 description:
   - Puts the commit O(commit) of the repository O(clone_url) into O(dest), and then looks at it the way
-    M(preview.envs.preview_stack) does (the repository's compose file, else NestJS, else Go).
+    M(preview.envs.preview_stack) does (the repository's compose file, else its Dockerfile, else NestJS, else
+    Go).
   - O(dest) is a git repository of its own, created on first use. The commit is fetched only when O(dest)
     does not hold it yet, through O(refspec) (for a pull request C(+refs/pull/N/head:refs/remotes/origin/pr/N)),
     and then by its ID alone, which GitHub serves for any commit it can reach.
@@ -77,6 +78,21 @@ options:
     description: Path of the repository's compose file, relative to O(dest). Empty means look.
     type: str
     default: ""
+  dockerfile:
+    description:
+      - Path of the repository's Dockerfile, relative to O(dest), used when it has no compose file. Empty means
+        C(Dockerfile) at its root, when there is one.
+      - Letters, digits, C(.), C(_), C(-) and C(/) only, no C(..); it must resolve (symlinks included) inside
+        O(dest).
+    type: str
+    default: ""
+  port:
+    description:
+      - The port the app of the repository's Dockerfile listens on inside its container (RV(kind=dockerfile)).
+        0 takes the first TCP port the Dockerfile's final stage C(EXPOSE)s, and fails the task when there is
+        none.
+    type: int
+    default: 0
   submodules:
     description:
       - Whether to check out the commit's submodules (recursively) when it has a C(.gitmodules).
@@ -116,12 +132,22 @@ fetched:
   type: bool
   returned: success
 kind:
-  description: C(compose) (the repository's own file), C(nestjs) or C(go).
+  description: C(compose) (the repository's own file), C(dockerfile) (its Dockerfile), C(nestjs) or C(go).
   type: str
   returned: success, except in check mode without a checkout
 compose_file:
   description: The repository's compose file relative to O(dest) (empty unless RV(kind=compose)).
   type: str
+  returned: success, except in check mode without a checkout
+dockerfile:
+  description: The Dockerfile the preview builds, relative to O(dest) (empty unless RV(kind=dockerfile)).
+  type: str
+  returned: success, except in check mode without a checkout
+port:
+  description:
+    - The port its app listens on inside its container, O(port) or its C(EXPOSE) (0 unless
+      RV(kind=dockerfile)).
+  type: int
   returned: success, except in check mode without a checkout
 has_dockerfile:
   description: Whether the repository has a C(Dockerfile) at its root.
@@ -347,6 +373,8 @@ def main():
             commit=dict(type="str", required=True, aliases=["version"]),
             refspec=dict(type="str", default=""),
             compose_file=dict(type="str", default=""),
+            dockerfile=dict(type="str", default=""),
+            port=dict(type="int", default=0),
             submodules=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
@@ -373,7 +401,7 @@ def main():
         result["changed"] = result["changed"] or before != sha or checkout.dirty()
         if exists:
             try:
-                result.update(detect(dest, params["compose_file"]))
+                result.update(detect(dest, params["compose_file"], params["dockerfile"], params["port"]))
             except ValueError:
                 pass  # the real run will fetch the commit and look at that
         module.exit_json(**result)
@@ -416,7 +444,7 @@ def main():
     if params["submodules"]:
         checkout.update_submodules(dest)
     try:
-        result.update(detect(dest, params["compose_file"]))
+        result.update(detect(dest, params["compose_file"], params["dockerfile"], params["port"]))
     except ValueError as exc:
         module.fail_json(msg=str(exc), **result)
     module.exit_json(**result)

@@ -13,6 +13,10 @@ description:
     (the first that matches wins).
   - The repository's own compose file, O(compose_file) when given, else C(compose.yaml),
     C(compose.yml), C(docker-compose.yaml) or C(docker-compose.yml) at its root.
+  - The repository's own Dockerfile, O(dockerfile) when given, else C(Dockerfile) at its root, run as one
+    service built from the checkout. Its port is O(port), else the first TCP port the Dockerfile's final stage
+    C(EXPOSE)s (its base image's are not seen, nor a value set by C(ARG)); with neither, it fails with a message
+    that says what to set.
   - NestJS, a C(package.json) whose dependencies name C(@nestjs/core).
   - Go, a C(go.mod).
   - Anything else fails with a message that says what was looked for.
@@ -37,6 +41,17 @@ options:
     description: Path of the repository's compose file, relative to O(project_src). Empty means look.
     type: str
     default: ""
+  dockerfile:
+    description:
+      - Path of the repository's Dockerfile, relative to O(project_src). Empty means C(Dockerfile) at its root.
+      - Letters, digits, C(.), C(_), C(-) and C(/) only, no C(..); it must resolve (symlinks included) inside
+        O(project_src).
+    type: str
+    default: ""
+  port:
+    description: The port the app of the repository's Dockerfile listens on inside its container; 0 reads its C(EXPOSE).
+    type: int
+    default: 0
 """
 
 EXAMPLES = r"""
@@ -48,12 +63,22 @@ EXAMPLES = r"""
 
 RETURN = r"""
 kind:
-  description: C(compose) (the repository's own file), C(nestjs) or C(go).
+  description: C(compose) (the repository's own file), C(dockerfile) (its Dockerfile), C(nestjs) or C(go).
   type: str
   returned: success
 compose_file:
   description: The repository's compose file relative to O(project_src) (empty unless RV(kind=compose)).
   type: str
+  returned: success
+dockerfile:
+  description: The Dockerfile the preview builds, relative to O(project_src) (empty unless RV(kind=dockerfile)).
+  type: str
+  returned: success
+port:
+  description:
+    - The port its app listens on inside its container, O(port) or its C(EXPOSE) (0 unless
+      RV(kind=dockerfile)).
+  type: int
   returned: success
 has_dockerfile:
   description: Whether the repository has a C(Dockerfile) at its root.
@@ -71,11 +96,14 @@ def main():
         argument_spec=dict(
             project_src=dict(type="path", required=True),
             compose_file=dict(type="str", default=""),
+            dockerfile=dict(type="str", default=""),
+            port=dict(type="int", default=0),
         ),
         supports_check_mode=True,
     )
     try:
-        result = detect(module.params["project_src"], module.params["compose_file"])
+        params = module.params
+        result = detect(params["project_src"], params["compose_file"], params["dockerfile"], params["port"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **result)

@@ -211,6 +211,23 @@ def test_the_routed_service_and_port_are_checked(tmp_path, repo_extra, message):
     refused(write_config(tmp_path, repo_extra=repo_extra), message)
 
 
+def test_the_dockerfile_is_optional(tmp_path):
+    assert config_mod.load(write_config(tmp_path), environ={}).repository("octo/hello").dockerfile == ""
+    configured = config_mod.load(write_config(tmp_path, repo_extra=", dockerfile: docker/web.Dockerfile"), environ={})
+    assert configured.repository("octo/hello").dockerfile == "docker/web.Dockerfile"
+    unset = config_mod.load(write_config(tmp_path, repo_extra=", dockerfile: ''"), environ={})
+    assert unset.repository("octo/hello").dockerfile == ""
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["/etc/Dockerfile", "../other/Dockerfile", "docker/../../Dockerfile", "'{{ x }}'", "'a b'", "[Dockerfile]", "3"],
+)
+def test_the_dockerfile_stays_in_the_repository(tmp_path, value):
+    message = "repositories.octo/hello.dockerfile must be a relative path inside the repository"
+    refused(write_config(tmp_path, repo_extra=f", dockerfile: {value}"), message)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

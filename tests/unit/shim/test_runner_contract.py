@@ -63,6 +63,16 @@ def test_the_routed_service_and_port_reach_the_role(tmp_path):
     )
 
 
+def test_the_dockerfile_reaches_the_role(tmp_path):
+    configured = RepoConfig(
+        full_name="octo/app", clone_url="https://github.com/octo/app.git", slug="app", dockerfile="docker/Dockerfile"
+    )
+    assert extravars(_config(tmp_path), configured, 5, SHA, 9)["preview_pr_dockerfile"] == "docker/Dockerfile"
+    # Unset, it is the role's default: the Dockerfile at the repository's root.
+    defaults = yaml.safe_load((REPO_ROOT / "roles" / "preview_pr" / "defaults" / "main.yml").read_text())
+    assert extravars(_config(tmp_path), REPO, 5, SHA, 9)["preview_pr_dockerfile"] == defaults["preview_pr_dockerfile"]
+
+
 def test_extravars_carry_the_token_files_path_never_the_token(tmp_path):
     values = extravars(_config(tmp_path), REPO, 5, SHA, 9)
     assert "ghp_secret-token" not in repr(values)
