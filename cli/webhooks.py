@@ -3,7 +3,8 @@
 Our hook is the one whose `config.url` is our webhook URL (GitHub refuses a second hook with the same config
 and overlapping events, so listing and matching on the URL is how registration stays idempotent). It gets
 `content_type: json` (GitHub's default is `form`, which the shim refuses), our secret, and the events
-`[pull_request]`. A PATCH always carries the secret: GitHub removes a hook's secret when a PATCH omits it.
+`[issue_comment, pull_request]`. A PATCH always carries the secret: GitHub removes a hook's secret when a
+PATCH omits it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from ._collection import GitHubClient, GitHubError
 from .inventory import url_host
 from .provision_state import ProvisionState
 
-EVENTS = ["pull_request"]
+# Sorted, as GitHub lists a hook's events: pull requests, and the `/preview` commands in their comments.
+EVENTS = ["issue_comment", "pull_request"]
 HOOK_SCOPE = "admin:repo_hook"
 # Classic-token scopes that let a token create, update and delete repository hooks.
 HOOK_ADMIN_SCOPES = {HOOK_SCOPE, "repo"}

@@ -7,6 +7,7 @@ converger picks it up from there.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -108,6 +109,9 @@ class GitHubWebhook:
                 m,
             )
 
+        if event == "issue_comment":
+            self._command(resp, payload, delivery)
+            return
         if event != "pull_request":
             self._store(
                 resp,
@@ -149,6 +153,36 @@ class GitHubWebhook:
             repo=repo.full_name,
             pr=pr_event.pr,
             action=action,
+        )
+
+    def _command(self, resp, payload, delivery: str) -> None:
+        """A `/preview <command>` comment is stored for the converger, which asks GitHub about its sender."""
+        try:
+            command = events.parse_issue_comment(payload)
+        except events.PayloadError as exc:
+            _reject("bad_payload", falcon.HTTP_422, "Unexpected payload", str(exc), delivery, self.metrics)
+        action = str(payload.get("action", ""))[:50]
+        if command is None:
+            self._store(resp, Delivery(delivery, "issue_comment", action), "not a /preview command")
+            return
+        repo = self.config.repository(command.repo)
+        if repo is None:
+            _reject(
+                "repo_not_allowed",
+                falcon.HTTP_403,
+                "Repository not allowed",
+                "this repository is not in the shim's configuration",
+                delivery,
+                self.metrics,
+            )
+        command = dataclasses.replace(command, repo=repo.full_name)
+        self._store(
+            resp,
+            Delivery(delivery, "issue_comment", action, repo.full_name, command.pr, command=command),
+            f"command {command.command} waits for GitHub's word on its sender",
+            repo=repo.full_name,
+            pr=command.pr,
+            command=str(command.command),
         )
 
     def _store(self, resp, delivery: Delivery, detail: str, **fields) -> None:

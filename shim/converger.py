@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from .approvals import ApprovalVerifier
 from .backoff import Backoff
+from .commands import CommandVerifier
 from .config import Config
 from .processes import end_runs_under
 from .reconciler import Reconciler
@@ -53,6 +54,7 @@ class Converger:
         clock: Callable[[], float] = time.monotonic,
         verifier: ApprovalVerifier | None = None,
         sweeper: Sweeper | None = None,
+        commands: CommandVerifier | None = None,
     ):
         self.config = config
         self.store = store
@@ -73,6 +75,7 @@ class Converger:
         self.reconciler = reconciler if reconciler is not None else Reconciler(config, store, self.is_running)
         self.sweeper = sweeper if sweeper is not None else Sweeper(config, store)
         self.verifier = verifier if verifier is not None else ApprovalVerifier.from_config(config, store)
+        self.commands = commands if commands is not None else CommandVerifier.from_config(config, store)
         self._verifying: threading.Thread | None = None
 
     # --- lifecycle --------------------------------------------------------
@@ -159,9 +162,13 @@ class Converger:
         return True  # wake the loop: PRs with a run to redo, or runs held back during the pass
 
     def _verify_approvals(self) -> None:
-        """Ask GitHub about stored approval labels, off the loop: a slow GitHub delays no run."""
-        if self.verifier is not None and self.verifier.due():
-            self._verifying = self._background(self._verifying, "approvals", self.verifier.run_once)
+        """Ask GitHub about stored approval labels and `/preview` commands, off the loop: a slow GitHub delays
+        no run."""
+        due = [verifier for verifier in (self.verifier, self.commands) if verifier is not None and verifier.due()]
+        if due:
+            self._verifying = self._background(
+                self._verifying, "approvals", lambda: sum(verifier.run_once() for verifier in due)
+            )
 
     def _expire(self) -> None:
         for repo, pr in self.store.expire(self.config.ttl_hours * 3600):

@@ -1,9 +1,12 @@
-"""Read a verified `pull_request` payload into the facts our policy needs.
+"""Read a verified `pull_request` or `issue_comment` payload into the facts our policy needs.
 
 Only validated values leave this module: the repository name (matched against
 our allow-list by the caller), the PR number as an int, the head SHA as 40 hex,
-and the timestamp. Logins and label names are read only to be compared with our
-configuration; titles, branch names and bodies are never read at all.
+and the timestamp; of a comment, its id as an int, its sender's login and the
+command its first line names. Logins and label names are read only to be
+compared with our configuration; titles, branch names and bodies are never read
+at all, but for a comment's first line, which is only compared with the fixed
+command lines and never kept.
 """
 
 from __future__ import annotations
@@ -13,12 +16,20 @@ import re
 from dataclasses import dataclass, field
 from types import ModuleType
 
+from .vocabulary import Command
+
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$")
 
 # The PR number becomes a port lease index and an SQLite integer; GitHub's numbers are far below this.
 PR_NUMBER_MAX = 10**9
 
 HANDLED_ACTIONS = {"opened", "reopened", "synchronize", "closed", "labeled", "unlabeled"}
+
+# The comment ids GitHub gives are far below this; it keeps them a 64-bit SQLite integer.
+COMMENT_ID_MAX = 2**53
+
+# The first line of a comment that asks for a command, exactly (surrounding spaces and a CR aside).
+COMMAND_LINES = {command.line: command for command in Command}
 
 # The action of what the sweep found on GitHub for an open PR (shim/sweep.py); GitHub sends no such action.
 SWEEP_ACTION = "sweep"
@@ -44,6 +55,17 @@ class PrEvent:
     @property
     def closed(self) -> bool:
         return self.action == "closed"
+
+
+@dataclass(frozen=True)
+class CommentCommand:
+    """A `/preview <command>` comment on a pull request: who asked for what, and where."""
+
+    repo: str
+    pr: int
+    comment_id: int
+    sender: str
+    command: Command
 
 
 def _get(mapping, *keys):
@@ -85,6 +107,41 @@ def parse_pull_request(payload) -> PrEvent | None:
         # The sender's login ends up in a GitHub API path, so nothing but a login is taken.
         sender=sender if isinstance(sender, str) and _naming().LOGIN_RE.match(sender) else "",
     )
+
+
+def parse_issue_comment(payload) -> CommentCommand | None:
+    """The command of a new comment on a pull request, or None when it asks for none.
+
+    None for an edited or deleted comment, a comment on an issue that is not a pull request, a first line
+    that is not one of the command lines, and a sender that is not a user's login (an app's `name[bot]`: the
+    permission API is asked about users). The body goes no further than this function.
+    """
+    if not isinstance(payload, dict):
+        raise PayloadError("payload must be a JSON object")
+    if _str(_get(payload, "action"), "action", 64) != "created":
+        return None
+    issue = _get(payload, "issue")
+    if not isinstance(issue, dict):
+        raise PayloadError("issue must be a JSON object")
+    if not isinstance(issue.get("pull_request"), dict):
+        return None
+    body = _get(payload, "comment", "body")
+    if not isinstance(body, str):
+        raise PayloadError("comment.body must be a string")
+    command = COMMAND_LINES.get(body.split("\n", 1)[0].strip())
+    if command is None:
+        return None
+    repo = _str(_get(payload, "repository", "full_name"), "repository.full_name")
+    number = _get(payload, "issue", "number")
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 < number <= PR_NUMBER_MAX:
+        raise PayloadError(f"issue.number must be a positive integer up to {PR_NUMBER_MAX}")
+    comment_id = _get(payload, "comment", "id")
+    if isinstance(comment_id, bool) or not isinstance(comment_id, int) or not 0 < comment_id <= COMMENT_ID_MAX:
+        raise PayloadError(f"comment.id must be a positive integer up to {COMMENT_ID_MAX}")
+    sender = _get(payload, "sender", "login")
+    if not isinstance(sender, str) or not _naming().LOGIN_RE.match(sender):
+        return None
+    return CommentCommand(repo=repo, pr=number, comment_id=comment_id, sender=sender, command=command)
 
 
 def parse_listed_pull(pull, repo: str) -> PrEvent:

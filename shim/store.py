@@ -1,4 +1,4 @@
-"""The shim's durable state in SQLite: deliveries, the desired state per PR, runs.
+"""The shim's durable state in SQLite: deliveries, the desired state per PR, runs, `/preview` commands.
 
 Level-triggered: an accepted event does not queue a job, it moves the PR's
 desired state and bumps its generation. The converger runs whatever PR has a
@@ -22,8 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 
-from .policy import Decision, approval_settled, same_wanted_state, sweep_may_move
-from .vocabulary import RUN_KIND, DesiredState, Reason, RunStatus
+from .events import CommentCommand
+from .policy import Decision, approval_settled, command_decision, same_wanted_state, sweep_may_move
+from .vocabulary import RUN_KIND, Command, CommandOutcome, DesiredState, Reason, RunStatus
 
 OWNER = "shim.store"
 
@@ -144,8 +145,28 @@ def _baseline(conn: sqlite3.Connection) -> None:
     _sqlite().execute_script(conn, LATE_INDEXES)
 
 
+# Step 2: `/preview <command>` comments. A command waits in `commands` until GitHub said whether its sender may
+# write to the repository (`outcome` then says what became of it) and until the comment got its reaction; then
+# the row goes. `sha` is the PR's head as the shim knew it when the comment came ('' for a PR it never saw).
+# A pin by command lives beside the pin label's (`desired.pinned`), which every event recomputes from the labels.
+COMMANDS = """
+ALTER TABLE desired ADD COLUMN pinned_by_command INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE commands (
+    repo TEXT NOT NULL,
+    comment_id INTEGER NOT NULL,
+    pr INTEGER NOT NULL,
+    command TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    sha TEXT NOT NULL DEFAULT '',
+    delivery TEXT NOT NULL DEFAULT '',
+    received REAL NOT NULL,
+    outcome TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (repo, comment_id)
+);
+"""
+
 # The migration steps of the shim's tables, in order (see the collection's _sqlite.py); append, never edit.
-MIGRATIONS = (_baseline,)
+MIGRATIONS = (_baseline, COMMANDS)
 
 
 @dataclass(frozen=True)
@@ -159,6 +180,7 @@ class Delivery:
     pr: int = 0
     decide: Callable[[dict | None], Decision] | None = None
     pr_updated_at: str = ""
+    command: CommentCommand | None = None  # an `issue_comment` that asks for a command
 
 
 @dataclass(frozen=True)
@@ -281,6 +303,8 @@ class Store:
         stored = Stored("ignored", 0)
         if d.decide is not None:
             stored = self._decide(conn, d.repo, d.pr, d.decide, d.pr_updated_at, now, d.guid)
+        elif d.command is not None:
+            stored = self._store_command(conn, d.command, now, d.guid)
         conn.execute(
             "INSERT INTO deliveries (guid, received, event, action, repo, pr, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (d.guid, now, d.event, d.action, d.repo, d.pr, stored.outcome),
@@ -333,8 +357,8 @@ class Store:
                 return "ignored", 0  # nothing was ever deployed for it
             conn.execute(
                 "INSERT INTO desired (repo, pr, state, sha, pr_updated_at, generation, changed, approved_sha,"
-                " pinned, reason, activity, delivery, claim_sha, claim_by, fork)"
-                " VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " pinned, reason, activity, delivery, claim_sha, claim_by, fork, pinned_by_command)"
+                " VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     repo,
                     pr,
@@ -350,13 +374,14 @@ class Store:
                     decision.claim_sha,
                     decision.claim_by,
                     int(decision.fork),
+                    int(decision.pinned_by_command),
                 ),
             )
             return "accepted", 1
         same = same_wanted_state(row, decision)
         conn.execute(
-            "UPDATE desired SET pr_updated_at=?, approved_sha=?, pinned=?, claim_sha=?, claim_by=?, fork=?"
-            " WHERE repo=? AND pr=?",
+            "UPDATE desired SET pr_updated_at=?, approved_sha=?, pinned=?, claim_sha=?, claim_by=?, fork=?,"
+            " pinned_by_command=? WHERE repo=? AND pr=?",
             (
                 pr_updated_at,
                 decision.approved_sha,
@@ -364,6 +389,7 @@ class Store:
                 decision.claim_sha,
                 decision.claim_by,
                 int(decision.fork),
+                int(decision.pinned_by_command),
                 repo,
                 pr,
             ),
@@ -389,8 +415,8 @@ class Store:
         with self.transaction() as conn:
             rows = conn.execute(
                 # Only converged previews idle: a PR still building is not expired under its run.
-                "SELECT repo, pr FROM desired WHERE state != ? AND pinned = 0 AND activity < ?"
-                " AND generation = applied_generation",
+                "SELECT repo, pr FROM desired WHERE state != ? AND pinned = 0 AND pinned_by_command = 0"
+                " AND activity < ? AND generation = applied_generation",
                 (DesiredState.ABSENT, now - ttl_seconds),
             ).fetchall()
             for row in rows:
@@ -438,10 +464,11 @@ class Store:
         return [Pending(**dict(row, fork=bool(row["fork"]))) for row in rows]
 
     def pending_count(self) -> int:
-        """PRs with work left: a run due, or an approval label GitHub has not vouched for yet."""
-        return self.query("SELECT COUNT(*) AS n FROM desired WHERE generation > applied_generation OR claim_sha != ''")[
-            0
-        ]["n"]
+        """PRs with work left (a run due, or an approval label GitHub has not vouched for yet), and commands."""
+        return self.query(
+            "SELECT (SELECT COUNT(*) FROM desired WHERE generation > applied_generation OR claim_sha != '')"
+            " + (SELECT COUNT(*) FROM commands) AS n"
+        )[0]["n"]
 
     def desired(self, repo: str, pr: int) -> dict | None:
         rows = self.query("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, pr))
@@ -505,6 +532,75 @@ class Store:
                 conn, repo, pr, row, approval_settled(row, allowed), row["pr_updated_at"], time.time(), ""
             )
             return outcome
+
+    # --- commands -----------------------------------------------------------
+    @staticmethod
+    def _store_command(conn, command: CommentCommand, now: float, guid: str) -> Stored:
+        """Keep a `/preview <command>` for the verifier (`accepted`), with the PR's head as the shim knows it now;
+        a comment already kept (the same payload under another delivery id) is `unchanged`."""
+        row = conn.execute("SELECT sha FROM desired WHERE repo=? AND pr=?", (command.repo, command.pr)).fetchone()
+        stored = conn.execute(
+            "INSERT OR IGNORE INTO commands (repo, comment_id, pr, command, sender, sha, delivery, received)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                command.repo,
+                command.comment_id,
+                command.pr,
+                command.command,
+                command.sender,
+                row["sha"] if row else "",
+                guid,
+                now,
+            ),
+        ).rowcount
+        return Stored("accepted" if stored else "unchanged", 0)
+
+    def commands(self) -> list[dict]:
+        """Every command not done with yet (unsettled, or settled and not acknowledged on GitHub), oldest first."""
+        return self.query("SELECT * FROM commands ORDER BY received, comment_id")
+
+    def settle_command(self, repo: str, comment_id: int, allowed: bool) -> tuple[str, bool]:
+        """Apply the command if `allowed` (GitHub said its sender may write to the repository); returns its outcome
+        and whether the PR got a run to do. A command already settled keeps its outcome and moves nothing."""
+        with self.transaction() as conn:
+            command = conn.execute(
+                "SELECT * FROM commands WHERE repo=? AND comment_id=?", (repo, comment_id)
+            ).fetchone()
+            if command is None:
+                raise KeyError(f"no command of comment {comment_id} of {repo} is stored")
+            if command["outcome"]:
+                return command["outcome"], False
+            moved = False
+            if not allowed:
+                outcome = CommandOutcome.REFUSED
+            else:
+                row = conn.execute("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, command["pr"])).fetchone()
+                row = dict(row) if row else None
+                decision = command_decision(row, Command(command["command"]), command["sha"])
+                if decision is None:
+                    outcome = CommandOutcome.NOT_APPLICABLE
+                else:
+                    outcome = CommandOutcome.APPLIED
+                    moved = (
+                        self._move(
+                            conn,
+                            repo,
+                            command["pr"],
+                            row,
+                            decision,
+                            row["pr_updated_at"],
+                            time.time(),
+                            command["delivery"],
+                        )[0]
+                        == "accepted"
+                    )
+            conn.execute("UPDATE commands SET outcome=? WHERE repo=? AND comment_id=?", (outcome, repo, comment_id))
+            return outcome, moved
+
+    def forget_command(self, repo: str, comment_id: int) -> None:
+        """The command is settled and its comment acknowledged: nothing is left to do for it."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM commands WHERE repo=? AND comment_id=?", (repo, comment_id))
 
     def wanted_or_due(self) -> list[dict]:
         """(repo, pr) of every PR whose preview should exist (present or held) or that has a run still due."""

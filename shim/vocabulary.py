@@ -64,6 +64,8 @@ class Reason(StrEnum):
     FORK_NEEDS_APPROVAL = "fork-needs-approval"
     FORK_DENIED = "fork-denied"
     DEADLINE = "deadline"  # the deploy passed run_timeout and was ended
+    REDEPLOY = "redeploy"  # a `/preview redeploy` command: the same commit deployed again
+    DESTROYED = "destroyed"  # a `/preview destroy` command: removed while the PR stays open
 
     @property
     def run_kind(self) -> RunKind:
@@ -80,4 +82,30 @@ _REASON_RUN_KIND = {
     Reason.FORK_NEEDS_APPROVAL: RunKind.HOLD,
     Reason.FORK_DENIED: RunKind.HOLD,
     Reason.DEADLINE: RunKind.REPORT,
+    Reason.REDEPLOY: RunKind.DEPLOY,
+    Reason.DESTROYED: RunKind.CLEANUP,
 }
+
+
+class Command(StrEnum):
+    """What a `/preview <command>` PR comment asks for (the `commands` table's `command`); README, "Commands in
+    PR comments", says what each does."""
+
+    REDEPLOY = "redeploy"
+    DESTROY = "destroy"
+    PIN = "pin"
+    UNPIN = "unpin"
+    APPROVE = "approve"
+
+    @property
+    def line(self) -> str:
+        """The comment's first line that asks for it, exactly."""
+        return f"/preview {self.value}"
+
+
+class CommandOutcome(StrEnum):
+    """What became of a command once GitHub vouched for its sender, or did not (the `commands` table's `outcome`)."""
+
+    APPLIED = "applied"
+    NOT_APPLICABLE = "not-applicable"  # permitted, but nothing to do for the PR as it is (e.g. redeploy a closed PR)
+    REFUSED = "refused"  # the sender may not write to the repository

@@ -234,4 +234,4 @@ def setup(
             f"Note: GitHub cannot reach {hostname}; set preview.domain or provision.webhook_url to a "
             "public address for real deliveries."
         )
-    click.echo(f"Done: pull_request events of {repositories} go to {url}")
+    click.echo(f"Done: pull_request and issue_comment events of {repositories} go to {url}")

@@ -1,4 +1,5 @@
-"""`preview setup`: one hook per repository, json, our secret, pull_request; idempotent; repairs drift."""
+"""`preview setup`: one hook per repository, json, our secret, pull_request and issue_comment; idempotent;
+repairs drift."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def test_first_setup_creates_exactly_one_hook_and_a_rerun_changes_nothing(run, c
     hooks = standin.hooks(REPO)
     assert len(hooks) == 1
     assert hooks[0]["config"] == {"url": SERVER_URL, "content_type": "json", "insecure_ssl": "0", "secret": secret}
-    assert hooks[0]["events"] == ["pull_request"]
+    assert hooks[0]["events"] == ["issue_comment", "pull_request"]
     assert hooks[0]["active"] is True
     assert f"{REPO}: created hook {hooks[0]['id']} -> {SERVER_URL}" in first.output
     assert hook_writes(standin) == [("POST", f"/repos/{REPO}/hooks")]
@@ -68,7 +69,7 @@ def test_a_hook_someone_else_made_for_our_url_is_adopted_not_duplicated(run, con
     assert hook["id"] == existing["id"]
     assert hook["config"]["content_type"] == "json"
     assert hook["config"]["secret"] == read_config(configured)["webhook_secret"]
-    assert hook["events"] == ["pull_request"]
+    assert hook["events"] == ["issue_comment", "pull_request"]
     assert "content_type was 'form'" in result.output
     assert standin.violations == []
 

@@ -169,7 +169,7 @@ def test_init_then_setup_on_this_machine_serves_a_preview_through_port_80(tmp_pa
             # The hook, once.
             (hook,) = github.hooks(REPO)
             assert hook["config"]["url"] == "http://127.0.0.1/webhook/github"
-            assert hook["events"] == ["pull_request"]
+            assert hook["events"] == ["issue_comment", "pull_request"]
 
             # A delivery through nginx on :80.
             secret = yaml.safe_load(config.read_text())["webhook_secret"]

@@ -13,6 +13,7 @@ import requests
 from tests.support.gitrepo import AppRepo
 from tests.support.leftovers import assert_nothing_left, db_rows
 from tests.support.shim_process import SECRET, ShimProcess, shim_config
+from tests.support.waiting import wait_for
 from tests.support.webhooks import send
 
 REPO = "octo/hello"
@@ -40,13 +41,14 @@ def test_a_close_missed_while_the_shim_was_down_is_swept_at_start(tmp_path, ngin
         assert shim.stop() == 0
         github.close_pr(REPO, pr)  # GitHub's closed event reaches nobody
         shim = ShimProcess(tmp_path, shim.config).start()
+        # The start-up sweep runs in the background: idle before it has applied the close means nothing.
+        wait_for(lambda: "sweep=accepted state=absent reason=closed" in shim.log_text(), 60, "the start-up sweep")
         shim.wait_idle()
 
         runs = db_rows(db, "runs", REPO, pr)
         assert [(r["kind"], r["status"]) for r in runs] == [("deploy", "successful"), ("cleanup", "successful")]
         assert_nothing_left(project, label, db, tmp_path / "deployments", nginx.configs_dir, REPO, pr)
         assert len(db_rows(db, "deliveries", REPO, pr)) == 1  # the opened one: the sweep stores no delivery
-        assert "sweep=accepted state=absent reason=closed" in shim.log_text()
         [comment] = github.comments(REPO, pr)
         assert "Preview removed" in comment["body"]
         assert github.violations == []
@@ -75,6 +77,7 @@ def test_a_lost_state_file_brings_every_open_pr_back_with_its_comment(tmp_path, 
             if os.path.exists(f"{db}{suffix}"):
                 os.remove(f"{db}{suffix}")
         shim = ShimProcess(tmp_path, shim.config).start()
+        wait_for(lambda: shim.log_text().count("sweep=accepted") == len(prs), 60, "the start-up sweep")
         shim.wait_idle()
 
         for pr, label in prs.items():

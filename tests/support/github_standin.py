@@ -7,6 +7,9 @@ GitHub's documented contract, taken from the OpenAPI subset in
 * issue comments: ``GET``/``POST /repos/{owner}/{repo}/issues/{issue_number}/comments`` (``since``,
   ``per_page``, ``page``, with a ``link`` header) and ``GET``/``PATCH``/``DELETE
   /repos/{owner}/{repo}/issues/comments/{comment_id}``;
+* reactions to an issue comment: ``GET``/``POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions``
+  (``content``, ``per_page``, ``page``); a reaction the same user already gave answers 200 with it, a new one
+  201, as documented. ``reactions(repo, comment_id)`` lists them for a test;
 * repository webhooks: ``GET``/``POST /repos/{owner}/{repo}/hooks`` and ``GET``/``PATCH``/``DELETE
   /repos/{owner}/{repo}/hooks/{hook_id}``. As documented, a ``PATCH`` without ``config.secret`` removes the
   stored secret; the API shows a set secret only as ``"********"``;
@@ -57,7 +60,8 @@ time, or to a second past its last value when the clock has not moved on that fa
 second still order as the shim orders them: by comparing the strings. With ``event=True`` a change returns,
 instead of the PR, the ``pull_request`` webhook payload GitHub would send for it (built by
 ``tests.support.webhooks.pull_request_event`` from the same state), which a test can ``deliver`` or leave
-undelivered, as a missed webhook.
+undelivered, as a missed webhook. Likewise ``add_comment(..., event=True)`` returns the ``issue_comment`` payload
+of the new comment (with ``issue.pull_request`` when the number is a PR's).
 
 ``fail_next`` queues canned answers (5xx, secondary rate limits, permission errors) for the next matching
 requests; they are served after the contract check and before authentication.
@@ -94,7 +98,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from tests.support.webhooks import pull_request_event
+from tests.support.webhooks import issue_comment_payload, pull_request_event
 
 OPENAPI_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "github" / "github-openapi-subset.json"
 DOCS_URL = "https://docs.github.com/rest"
@@ -137,6 +141,8 @@ ACCEPTED_SCOPES: dict[str, frozenset[str] | None] = {
     "issues/get-comment": _REPO_SCOPES,
     "issues/update-comment": _REPO_SCOPES,
     "issues/delete-comment": _REPO_SCOPES,
+    "reactions/list-for-issue-comment": _REPO_SCOPES,
+    "reactions/create-for-issue-comment": _REPO_SCOPES,
     "repos/list-webhooks": _READ_HOOK_SCOPES,
     "repos/get-webhook": _READ_HOOK_SCOPES,
     "repos/create-webhook": _WRITE_HOOK_SCOPES,
@@ -384,6 +390,7 @@ class GitHubStandIn:
         for full_name in repos:
             self._add_repo(full_name)
         self._comments: dict[int, dict[str, Any]] = {}
+        self._reactions: dict[int, list[dict[str, Any]]] = {}  # comment id -> its reactions, oldest first
         self._hooks: dict[int, dict[str, Any]] = {}
         self._injections: list[_Injection] = []
         self._deliveries: dict[int, dict[str, Any]] = {}
@@ -485,12 +492,34 @@ class GitHubStandIn:
         *,
         login: str | None = None,
         author_association: str = "OWNER",
+        event: bool = False,
     ) -> dict[str, Any]:
-        """Store a comment as if someone had posted it; returns its API representation."""
+        """Store a comment as if someone had posted it; returns its API representation, or with ``event=True``
+        the ``issue_comment`` (``created``) payload GitHub sends for it."""
         with self._lock:
-            comment = self._new_comment(self._repo(repo)["full_name"], number, body, login or self.login)
+            full_name = self._repo(repo)["full_name"]
+            comment = self._new_comment(full_name, number, body, login or self.login)
             comment["author_association"] = author_association
-            return self._comment_view(comment)
+            view = self._comment_view(comment)
+            if not event:
+                return view
+            on_pull_request = (full_name.lower(), number) in self._pulls
+            payload = issue_comment_payload(
+                full_name, number, view["id"], body, comment["login"], on_pull_request=on_pull_request
+            )
+            payload["comment"] = {**view, "reactions": payload["comment"]["reactions"]}
+            payload["repository"] = self._repository_view(full_name)
+            payload["sender"] = self._account_view(comment["login"])
+            return payload
+
+    def reactions(self, repo: str, comment_id: int) -> list[dict[str, Any]]:
+        """The reactions to an issue comment, oldest first, in API shape (``reaction``)."""
+        with self._lock:
+            full_name = self._repo(repo)["full_name"]
+            comment = self._comments.get(comment_id)
+            if comment is None or comment["repo"] != full_name:
+                return []
+            return copy.deepcopy(self._reactions.get(comment_id, []))
 
     def set_role(self, repo: str, login: str, role: str | None) -> None:
         """Give `login` a role on `repo` (admin, maintain, write, triage, read), or take it away with None."""
@@ -794,6 +823,8 @@ class GitHubStandIn:
             "issues/get-comment": self._get_comment,
             "issues/update-comment": self._update_comment,
             "issues/delete-comment": self._delete_comment,
+            "reactions/list-for-issue-comment": self._list_reactions,
+            "reactions/create-for-issue-comment": self._create_reaction,
             "repos/list-webhooks": self._list_hooks,
             "repos/create-webhook": self._create_hook,
             "repos/get-webhook": self._get_hook,
@@ -945,7 +976,9 @@ class GitHubStandIn:
             )
 
     def _validation_failed(self, operation: _Operation, problems: list[Problem], prefix: str = "") -> Reply:
-        resource = {"issues": "IssueComment", "repos": "Hook"}.get(operation.operation_id.split("/")[0], "")
+        resource = {"issues": "IssueComment", "repos": "Hook", "reactions": "Reaction"}.get(
+            operation.operation_id.split("/")[0], ""
+        )
         message = prefix + "\n".join(problem.message for problem in problems) if prefix else "Validation Failed"
         return Reply(
             422,
@@ -1181,7 +1214,38 @@ class GitHubStandIn:
         if comment is None:
             return self._not_found(operation)
         del self._comments[comment["id"]]
+        self._reactions.pop(comment["id"], None)
         return Reply(204)
+
+    # -- reactions -----------------------------------------------------------------------------------------
+
+    def _list_reactions(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        comment = self._find_comment(operation)
+        if comment is None:
+            return self._not_found(operation)
+        content = (request.query.get("content") or [""])[-1]
+        items = [item for item in self._reactions.get(comment["id"], []) if content in ("", item["content"])]
+        return self._page(operation, request, copy.deepcopy(items), self._repo_or_404(operation))
+
+    def _create_reaction(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        comment = self._find_comment(operation)
+        if comment is None:
+            return self._not_found(operation)
+        content = request.json["content"]
+        reactions = self._reactions.setdefault(comment["id"], [])
+        for reaction in reactions:
+            if reaction["user"]["login"] == self.login and reaction["content"] == content:
+                return Reply(200, copy.deepcopy(reaction))
+        reaction_id = next(self._ids)
+        reaction = {
+            "id": reaction_id,
+            "node_id": base64.b64encode(f"08:Reaction{reaction_id}".encode()).decode(),
+            "user": self._user_view(self.login),
+            "content": content,
+            "created_at": _timestamp(),
+        }
+        reactions.append(reaction)
+        return Reply(201, copy.deepcopy(reaction))
 
     # -- webhooks ------------------------------------------------------------------------------------------
 

@@ -78,6 +78,49 @@ def pull_request_event(
     return payload
 
 
+def issue_comment_payload(
+    repo: str,
+    number: int,
+    comment_id: int,
+    body: str,
+    sender: str,
+    *,
+    on_pull_request: bool = True,
+    action: str = "created",
+) -> dict:
+    """The octokit `issue_comment.created` example (a comment on an issue), with repository, issue number, comment
+    and sender replaced; `on_pull_request` adds `issue.pull_request` as GitHub sends it for a comment on a pull
+    request (octokit's `common/issue.schema.json`: url, html_url, diff_url, patch_url, merged_at)."""
+    payload = copy.deepcopy(load_payload("issue_comment.created.octokit"))
+    payload["action"] = action
+    owner, name = repo.split("/")
+    payload["repository"]["full_name"] = repo
+    payload["repository"]["name"] = name
+    payload["repository"]["owner"]["login"] = owner
+    api = f"https://api.github.com/repos/{repo}"
+    issue = payload["issue"]
+    issue["number"] = number
+    issue["url"] = f"{api}/issues/{number}"
+    issue["html_url"] = f"https://github.com/{repo}/{'pull' if on_pull_request else 'issues'}/{number}"
+    if on_pull_request:
+        issue["pull_request"] = {
+            "url": f"{api}/pulls/{number}",
+            "html_url": f"https://github.com/{repo}/pull/{number}",
+            "diff_url": f"https://github.com/{repo}/pull/{number}.diff",
+            "patch_url": f"https://github.com/{repo}/pull/{number}.patch",
+            "merged_at": None,
+        }
+    comment = payload["comment"]
+    comment["id"] = comment_id
+    comment["url"] = f"{api}/issues/comments/{comment_id}"
+    comment["issue_url"] = issue["url"]
+    comment["html_url"] = f"{issue['html_url']}#issuecomment-{comment_id}"
+    comment["body"] = body
+    comment["user"]["login"] = sender
+    payload["sender"]["login"] = sender
+    return payload
+
+
 def signed_headers(secret: str, body: bytes, event: str = "pull_request", delivery: str | None = None) -> dict:
     return {
         "Content-Type": "application/json",

@@ -26,6 +26,8 @@ SAYS = {
     Reason.FORK_NEEDS_APPROVAL: "add the label `preview-approved` to deploy commit `0123456`",
     Reason.FORK_DENIED: "pull requests from forks are not deployed",
     Reason.DEADLINE: "the run took longer than 1800 s and was ended",
+    Reason.REDEPLOY: "again for commit `0123456`, as asked with `/preview redeploy`",
+    Reason.DESTROYED: "as asked with `/preview destroy`",
 }
 
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from ansible_collections.preview.envs.plugins.module_utils import _sqlite, _state
-from shim.store import Store
+from shim.store import MIGRATIONS, Store
 
 RECORD = {
     "repo": "o/r",
@@ -95,11 +95,11 @@ def test_each_owner_versions_and_creates_its_own_tables_only(tmp_path):
     # With the previews on another host, the shim's file has no records, and the host's no desired state.
     assert "deployments" not in _tables(shim_file) and "ports" not in _tables(shim_file)
     assert "desired" not in _tables(host_file)
-    assert _versions(shim_file) == {"shim.store": 1}
+    assert _versions(shim_file) == {"shim.store": len(MIGRATIONS)}
     assert _versions(host_file) == {_state.OWNER: 1}
 
     _state.connect(shim_file).close()  # the previews run on the shim's machine: one file, two owners
-    assert _versions(shim_file) == {"shim.store": 1, _state.OWNER: 1}
+    assert _versions(shim_file) == {"shim.store": len(MIGRATIONS), _state.OWNER: 1}
 
 
 def test_a_failed_step_leaves_the_file_as_it_was(tmp_path):
