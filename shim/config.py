@@ -51,7 +51,18 @@ LIMIT_KEYS = ("memory", "cpus", "pids")
 
 # What `repositories.<owner/name>` may set.
 REPO_KEYS = frozenset(
-    {"clone_url", "slug", "compose_file", "dockerfile", "health_path", "compose_allow", "limits", "service", "port"}
+    {
+        "clone_url",
+        "slug",
+        "compose_file",
+        "dockerfile",
+        "health_path",
+        "compose_allow",
+        "limits",
+        "service",
+        "port",
+        "private",
+    }
 )
 
 
@@ -76,6 +87,8 @@ class RepoConfig:
     # to the rule of compose_project's `route` (docs/roles.md).
     service: str = ""
     port: int = 0
+    # A private repository: git fetches it over HTTPS with the GitHub token (preview_source's token_file).
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,6 +174,14 @@ def _repositories(
         unknown = set(spec) - REPO_KEYS
         if unknown:
             raise ConfigError(f"repositories.{name}: unknown keys {sorted(unknown)}")
+        private = spec.get("private", False)
+        if not isinstance(private, bool):
+            raise ConfigError(f"repositories.{name}.private must be true or false")
+        if private and not str(spec["clone_url"]).startswith("https://"):
+            raise ConfigError(
+                f"repositories.{name}: a private repository is fetched with the token over HTTPS; "
+                "its clone_url must start with https://"
+            )
         repos[name.lower()] = RepoConfig(
             full_name=name,
             clone_url=str(spec["clone_url"]),
@@ -170,6 +191,7 @@ def _repositories(
             health_path=health,
             compose_allow=_compose_allow(spec.get("compose_allow"), f"repositories.{name}.compose_allow", checks),
             limits=_limits(spec.get("limits"), f"repositories.{name}.limits", create_limits),
+            private=private,
             **_route(spec, f"repositories.{name}", override),
         )
     return repos
@@ -315,7 +337,7 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         stack = collection_module(collections_path, "_stack")
     except ImportError as exc:
         raise ConfigError(f"collections_path {collections_path}: no preview.envs collection there ({exc})") from None
-    return Config(
+    config = Config(
         webhook_secret=secret,
         repositories=_repositories(data.get("repositories"), checks, create_limits, naming, override, stack),
         github_token=env.get("GITHUB_TOKEN") or github.get("token", "") or "",
@@ -339,6 +361,10 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         run_timeout=int(_positive(data, "run_timeout", 1800)),
         health_min_free_mb=int(_positive(data, "health_min_free_mb", 100)),
     )
+    private = [repo.full_name for repo in config.repositories.values() if repo.private]
+    if private and not config.github_token:
+        raise ConfigError(f"repositories {', '.join(private)} are private: set github.token (or GITHUB_TOKEN)")
+    return config
 
 
 def _history_days(data: dict) -> float:

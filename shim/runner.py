@@ -57,6 +57,8 @@ def extravars(
         preview_pr_approve_label=config.policy.approve_label,
         preview_run_id=int(run_id),
         preview_pr_github_token_file=github_token_file(config),
+        # Git reads the same file, on the preview host, when the repository is private.
+        preview_pr_clone_token_file=github_token_file(config) if repo.private else "",
         preview_pr_run_timeout=int(config.run_timeout),
         # A fork's code never gets what the server lifts for the repository's own PRs.
         preview_pr_compose_allow=[] if fork else list(repo.compose_allow),

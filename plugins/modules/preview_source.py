@@ -103,6 +103,18 @@ options:
         (C(protocol.file.allow=never)).
     type: bool
     default: false
+  token_file:
+    description:
+      - A file on the host that holds a token for a private repository over HTTPS (the GitHub token, or an
+        installation token), read only when the server asks for credentials, and only for the host of
+        O(clone_url).
+      - Git gets it from a credential helper given on its command line for this run alone (C(git -c
+        credential.helper=...)); the helper names the file, never the token, so the token is in no argument,
+        no URL, no C(.git/config), no result and no log. It answers with the user C(x-access-token), which
+        GitHub accepts with any token.
+      - Empty, no credentials are offered.
+    type: path
+    default: ""
 seealso:
   - module: preview.envs.preview_stack
   - module: ansible.builtin.git
@@ -163,6 +175,7 @@ removed_locks:
 import glob
 import os
 import re
+import shlex
 import stat
 from urllib.parse import urlsplit
 
@@ -219,6 +232,22 @@ def url_origin(url: str) -> tuple[str, str] | None:
     return ("ssh", match.group("host").lower()) if match else None
 
 
+def credential_helper(repo: str, token_file: str) -> str:
+    """A git credential helper (C(!) shell form) that answers C(get) for the host of ``repo`` with the token
+    read from ``token_file`` at that moment, and nothing for any other host or operation."""
+    parts = urlsplit(repo)
+    host = (parts.hostname or "").lower()
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    script = (
+        'f() { test "$1" = get || return 0; h=; '
+        'while IFS= read -r l && test -n "$l"; do case "$l" in host=*) h="${l#host=}";; esac; done; '
+        f'test "$h" = {shlex.quote(host)} || return 0; '
+        f"printf 'username=x-access-token\\npassword=%s\\n' \"$(cat {shlex.quote(token_file)})\"; }}; f"
+    )
+    return "!" + script
+
+
 def checkout_busy(dest: str) -> bool:
     """Whether a process (ours to see) works inside ``dest``; True when that cannot be told."""
     root = os.path.realpath(dest)
@@ -247,7 +276,7 @@ def stale_locks(dest: str) -> list[str]:
 
 
 class Checkout:
-    def __init__(self, module: AnsibleModule, dest: str, repo: str) -> None:
+    def __init__(self, module: AnsibleModule, dest: str, repo: str, token_file: str = "") -> None:
         self.module = module
         self.dest = dest
         self.repo = repo
@@ -264,7 +293,12 @@ class Checkout:
             f"protocol.file.allow={file_transport}",
             "-c",
             "submodule.recurse=false",
+            # No helper of the user's or the system's: a token file of ours, or nothing.
+            "-c",
+            "credential.helper=",
         ]
+        if token_file:
+            self.options += ["-c", f"credential.helper={credential_helper(repo, token_file)}"]
 
     def run(self, *args: str, check: bool = True, cwd: str | None = None) -> tuple[int, str, str]:
         where = cwd or self.dest
@@ -376,6 +410,7 @@ def main():
             dockerfile=dict(type="str", default=""),
             port=dict(type="int", default=0),
             submodules=dict(type="bool", default=False),
+            token_file=dict(type="path", default=""),
         ),
         supports_check_mode=True,
     )
@@ -391,7 +426,13 @@ def main():
     if not repo.strip() or repo.startswith("-"):
         module.fail_json(msg=f"clone_url must be a URL or path git understands, not {redact_urls(repo)!r}")
 
-    checkout = Checkout(module, dest, repo)
+    token_file = params["token_file"]
+    if token_file:
+        if url_origin(repo) is None or url_origin(repo)[0] not in ("https", "http"):
+            module.fail_json(msg=f"token_file is for a clone_url over HTTPS, not {redact_urls(repo)!r}")
+        if not os.access(token_file, os.R_OK):
+            module.fail_json(msg=f"token_file {token_file} cannot be read")
+    checkout = Checkout(module, dest, repo, token_file)
     exists = checkout.exists()
     result = dict(changed=private_parent(module, dest), before=None, after=sha, fetched=False)
     if exists and not module.check_mode:

@@ -219,6 +219,16 @@ def test_the_dockerfile_is_optional(tmp_path):
     assert unset.repository("octo/hello").dockerfile == ""
 
 
+def test_a_private_repository_needs_https_and_a_token(tmp_path):
+    assert config_mod.load(write_config(tmp_path), environ={}).repository("octo/hello").private is False
+    https = "repositories:\n  octo/hello: {clone_url: 'https://github.com/octo/hello.git', private: true}\n"
+    path = write_raw(tmp_path, f"webhook_secret: {SECRET}\n{https}")
+    assert config_mod.load(path, environ={"GITHUB_TOKEN": "t"}).repository("octo/hello").private is True
+    refused(path, "repositories octo/hello are private: set github.token (or GITHUB_TOKEN)")
+    refused(write_config(tmp_path, repo_extra=", private: true"), "its clone_url must start with https://")
+    refused(write_config(tmp_path, repo_extra=", private: 'yes'"), "repositories.octo/hello.private must be true or")
+
+
 @pytest.mark.parametrize(
     "value",
     ["/etc/Dockerfile", "../other/Dockerfile", "docker/../../Dockerfile", "'{{ x }}'", "'a b'", "[Dockerfile]", "3"],

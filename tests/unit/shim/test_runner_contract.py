@@ -80,6 +80,14 @@ def test_extravars_carry_the_token_files_path_never_the_token(tmp_path):
     assert (tmp_path / "state" / "github-token").read_text() == "ghp_secret-token"
 
 
+def test_only_a_private_repositorys_fetch_gets_the_token_file(tmp_path):
+    private = RepoConfig(full_name="octo/app", clone_url="https://github.com/octo/app.git", slug="app", private=True)
+    values = extravars(_config(tmp_path), private, 5, SHA, 9)
+    assert values["preview_pr_clone_token_file"] == values["preview_pr_github_token_file"] != ""
+    assert "ghp_secret-token" not in repr(values)
+    assert extravars(_config(tmp_path), REPO, 5, SHA, 9)["preview_pr_clone_token_file"] == ""
+
+
 def test_the_run_environment_keeps_what_the_runner_added_and_the_allow_list_only():
     shim_env = {
         "PATH": "/usr/bin",
