@@ -37,6 +37,7 @@ def operation(method: str, path: str) -> str:
     """`GET /repos/{owner}/{repo}/pulls/{n}`, from a request's method and path."""
     path = re.sub(r"^/repositories/\d+", "/repos/{owner}/{repo}", path)
     path = re.sub(r"^/repos/[^/]+/[^/]+", "/repos/{owner}/{repo}", path)
+    path = re.sub(r"/[0-9a-f]{40}\b", "/{sha}", path)
     return method + " " + re.sub(r"/\d+", "/{n}", path)
 
 

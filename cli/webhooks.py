@@ -1,4 +1,5 @@
-"""The repositories' webhooks: check the token's access, create or repair our hook, remove it.
+"""The repositories' webhooks: check the token's access, create or repair our hook, remove it; with a GitHub
+App, check its installation instead (an App's events come from the App's own webhook).
 
 Our hook is the one whose `config.url` is our webhook URL (GitHub refuses a second hook with the same config
 and overlapping events, so listing and matching on the URL is how registration stays idempotent). It gets
@@ -12,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import click
+
+from shim import github_auth
 
 from ._collection import GitHubClient, GitHubError
 from .inventory import url_host
@@ -38,6 +41,40 @@ def client(api_url: str, token: str) -> GitHubClient:
             "no GitHub token: set github.token in the configuration (preview init) or GITHUB_TOKEN"
         )
     return GitHubClient(api_url, token)
+
+
+def app_client(config, repo: str) -> GitHubClient:
+    """A client with the GitHub App's installation token for `repo` (`config`: the shim's Config)."""
+    try:
+        tokens = github_auth.source(config)
+        if tokens is None:
+            raise github_auth.TokenUnavailable("no GitHub App in the configuration (github.app_id)")
+        token = tokens.token_for(repo)
+    except github_auth.TokenUnavailable as exc:
+        raise click.ClickException(f"the GitHub App has no access to {repo}: {exc}") from None
+    return GitHubClient(config.github_api_url, token)
+
+
+def check_app_access(config, repo: str) -> dict:
+    """Fail unless the GitHub App is installed on `repo` and its token sees the repository; returns the
+    repository object. An App's events come from its own webhook, so no hook permission is asked for."""
+    try:
+        repository = app_client(config, repo).request("GET", f"/repos/{repo}")[2]
+    except GitHubError as error:
+        raise click.ClickException(
+            f"checking {repo}: the GitHub App's installation token cannot read the repository ({error}); "
+            "give the App the repository permission Metadata: read and install it on the repository"
+        ) from None
+    return repository if isinstance(repository, dict) else {}
+
+
+def app_webhook_note(url: str) -> str:
+    """What to set in the App's settings instead of a repository hook."""
+    return (
+        f"  a GitHub App delivers through its own webhook: in the App's settings set the Webhook URL to {url}, "
+        "the Webhook secret to webhook_secret, and subscribe to Pull request and Issue comment events "
+        "(docs/github-app.md); no repository hook is registered"
+    )
 
 
 def _scopes(headers: dict[str, str]) -> set[str] | None:

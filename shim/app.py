@@ -14,7 +14,7 @@ import re
 
 import falcon
 
-from . import events, signature
+from . import events, signature, status_page
 from .config import Config
 from .intake import GroupCommit, IntakeError
 from .metrics import Metrics
@@ -264,4 +264,5 @@ def create_app(
     app.add_route("/webhook/github", GitHubWebhook(config, intake or GroupCommit(store), notify, metrics))
     app.add_route("/healthz", Health(store, converger, min_free_disk_bytes))
     app.add_route("/metrics", MetricsResource(metrics))
+    status_page.add_routes(app, config, store, notify)
     return app

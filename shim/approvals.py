@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import quote
 
+from . import github_auth
 from .backoff import Backoff
 from .config import Config, collection_module
 from .store import Store
@@ -33,20 +34,42 @@ class GitHubUnavailable(Exception):
 
 
 class PermissionClient:
-    """`GET /repos/{owner}/{repo}/collaborators/{username}/permission`, through the collection's GitHub client."""
+    """`GET /repos/{owner}/{repo}/collaborators/{username}/permission`, through the collection's GitHub client,
+    with the repository's token (`tokens`: a token, or a source from shim/github_auth.py)."""
 
-    def __init__(self, api_url: str, token: str, collections_path: str = "", timeout: float = TIMEOUT):
-        github = collection_module(collections_path, "_github")
-        self._error = github.GitHubError
+    def __init__(
+        self,
+        api_url: str,
+        tokens: str | github_auth.TokenSource,
+        collections_path: str = "",
+        timeout: float = TIMEOUT,
+    ):
+        self._github = collection_module(collections_path, "_github")
+        self._error = self._github.GitHubError
+        self.api_url = api_url
+        self.timeout = timeout
+        self.tokens = github_auth.PersonalToken(tokens) if isinstance(tokens, str) else tokens
+        self.client = None  # with a personal token, the one client every repository shares
+
+    def _client(self, repo: str):
+        try:
+            token = self.tokens.token_for(repo)
+        except github_auth.TokenUnavailable as exc:
+            raise GitHubUnavailable(f"no GitHub token for {repo}: {exc}") from None
+        if self.client is not None:
+            return self.client
         # No retries here: a claim GitHub cannot answer for is asked again after the verifier's own backoff.
-        self.client = github.GitHubClient(api_url, token, timeout=timeout, retries=0)
+        client = self._github.GitHubClient(self.api_url, token, timeout=self.timeout, retries=0)
+        if self.tokens.kind == "token":
+            self.client = client
+        return client
 
     def may_approve(self, repo: str, login: str) -> bool:
         """True when `login` has write, maintain or admin on `repo`; raises GitHubUnavailable when unsure."""
         owner, name = repo.split("/", 1)
         path = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}/collaborators/{quote(login, safe='')}/permission"
         try:
-            dummy, dummy, body = self.client.request("GET", path)
+            dummy, dummy, body = self._client(repo).request("GET", path)
         except self._error as exc:
             if exc.status == 404:
                 return False  # not a collaborator (or no such user)
@@ -72,12 +95,8 @@ class ApprovalVerifier:
 
     @classmethod
     def from_config(cls, config: Config, store: Store) -> ApprovalVerifier:
-        client = (
-            PermissionClient(config.github_api_url, config.github_token, config.collections_path)
-            if config.github_token
-            else None
-        )
-        return cls(store, client)
+        tokens = configured_tokens(config)
+        return cls(store, PermissionClient(config.github_api_url, tokens, config.collections_path) if tokens else None)
 
     def due(self) -> list[dict]:
         """The stored claims not waiting for a retry time."""
@@ -92,7 +111,9 @@ class ApprovalVerifier:
             key = self._key(claim)
             where = f"repo={claim['repo']} pr={claim['pr']} sha={claim['claim_sha'][:12]} sender={claim['claim_by']}"
             if self.client is None:
-                log.warning("%s outcome=approval_unverified reason=no github.token to ask GitHub with", where)
+                log.warning(
+                    "%s outcome=approval_unverified reason=no github.token or github.app_id to ask GitHub with", where
+                )
                 self.backoff.failed(key)
                 continue
             try:
@@ -112,3 +133,13 @@ class ApprovalVerifier:
     @staticmethod
     def _key(claim: dict) -> tuple:
         return claim["repo"], claim["pr"], claim["claim_sha"], claim["claim_by"]
+
+
+def configured_tokens(config: Config) -> github_auth.TokenSource | None:
+    """The configuration's token source, or None (without a token or an App, or when the App's key is gone:
+    github_auth has logged why)."""
+    try:
+        return github_auth.source(config)
+    except github_auth.TokenUnavailable as exc:
+        log.warning("github_auth=unavailable reason=%s", exc)
+        return None

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import quote
 
-from .approvals import RETRY_AFTER, RETRY_MAX, GitHubUnavailable, PermissionClient
+from .approvals import RETRY_AFTER, RETRY_MAX, GitHubUnavailable, PermissionClient, configured_tokens
 from .backoff import Backoff
 from .config import Config
 from .store import Store
@@ -48,20 +48,20 @@ class CommandClient(PermissionClient):
 
     def react(self, repo: str, comment_id: int, content: str) -> bool:
         """Add the reaction (GitHub answers 200 for one already there); False when the comment is gone."""
-        return self._post(f"{self._repo_path(repo)}/issues/comments/{comment_id}/reactions", {"content": content})
+        return self._post(repo, f"{self._repo_path(repo)}/issues/comments/{comment_id}/reactions", {"content": content})
 
     def reply(self, repo: str, pr: int, body: str) -> bool:
         """Comment on the PR; False when it is gone."""
-        return self._post(f"{self._repo_path(repo)}/issues/{pr}/comments", {"body": body})
+        return self._post(repo, f"{self._repo_path(repo)}/issues/{pr}/comments", {"body": body})
 
     @staticmethod
     def _repo_path(repo: str) -> str:
         owner, name = repo.split("/", 1)
         return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
 
-    def _post(self, path: str, body: dict) -> bool:
+    def _post(self, repo: str, path: str, body: dict) -> bool:
         try:
-            self.client.request("POST", path, body=body)
+            self._client(repo).request("POST", path, body=body)
         except self._error as exc:
             if exc.status in GONE:
                 return False
@@ -85,12 +85,8 @@ class CommandVerifier:
 
     @classmethod
     def from_config(cls, config: Config, store: Store) -> CommandVerifier:
-        client = (
-            CommandClient(config.github_api_url, config.github_token, config.collections_path)
-            if config.github_token
-            else None
-        )
-        return cls(store, client)
+        tokens = configured_tokens(config)
+        return cls(store, CommandClient(config.github_api_url, tokens, config.collections_path) if tokens else None)
 
     def due(self) -> list[dict]:
         """The stored commands not waiting for a retry time: every settled one, and the oldest unsettled one of
@@ -118,7 +114,9 @@ class CommandVerifier:
                 f" command={command['command']} sender={command['sender']}"
             )
             if self.client is None:
-                log.warning("%s outcome=command_unverified reason=no github.token to ask GitHub with", where)
+                log.warning(
+                    "%s outcome=command_unverified reason=no github.token or github.app_id to ask GitHub with", where
+                )
                 self.backoff.failed(key)
                 continue
             try:

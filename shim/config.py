@@ -1,7 +1,8 @@
 """Configuration of the shim: a YAML file plus environment overrides.
 
 The webhook secret and the GitHub token may live in the file or, better, in the
-environment (`PREVIEW_WEBHOOK_SECRET`, `GITHUB_TOKEN`); neither is ever logged.
+environment (`PREVIEW_WEBHOOK_SECRET`, `GITHUB_TOKEN`); neither is ever logged. Instead of the token, the
+shim can authenticate as a GitHub App: `github.app_id` and `github.private_key_file` (docs/github-app.md).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from types import ModuleType
 
 import yaml
 
+from .github_auth import KeyFileError, load_private_key
 from .policy import Policy
 from .store import REDELIVERY_MEMORY
 
@@ -62,6 +65,7 @@ REPO_KEYS = frozenset(
         "service",
         "port",
         "private",
+        "github_deployments",
     }
 )
 
@@ -89,6 +93,8 @@ class RepoConfig:
     port: int = 0
     # A private repository: git fetches it over HTTPS with the GitHub token (preview_source's token_file).
     private: bool = False
+    # Its previews reported as GitHub Deployments and commit statuses (with a token).
+    github_deployments: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,9 @@ class Config:
     webhook_secret: str = field(repr=False)
     repositories: dict[str, RepoConfig]
     github_token: str = field(default="", repr=False)
+    # A GitHub App instead of the token (shim/github_auth.py): its id and its private key's file (mode 0600).
+    github_app_id: int | str = 0
+    github_private_key_file: str = ""
     github_api_url: str = "https://api.github.com"
     listen_host: str = "127.0.0.1"
     listen_port: int = 3000
@@ -120,6 +129,11 @@ class Config:
     run_timeout: int = 1800
     # /healthz answers 503 when the state file's filesystem has less free space than this (MiB).
     health_min_free_mb: int = 100
+    # `user:password` of the status page and its API (shim/status_page.py), from status_page.credential_file;
+    # "" turns them off.
+    status_credential: str = field(default="", repr=False)
+    # The page's public URL (status_page.url), so that a GitHub deployment status can link a run's log.
+    status_url: str = ""
 
     def repository(self, full_name: str) -> RepoConfig | None:
         """The configured repository, matched case-insensitively as GitHub does."""
@@ -133,6 +147,11 @@ class Config:
                 "fork previews are enabled with path routing: every preview shares one browser origin, so a "
                 "fork's page can read another preview's cookies and storage; set preview.domain to give each "
                 "preview its own subdomain (docs/security.md)"
+            )
+        if self.github_app_id and self.run_timeout + 60 >= 3600:
+            found.append(
+                f"run_timeout is {self.run_timeout} s: a GitHub App's installation token lasts an hour, so a run "
+                "this long can outlive the token it was handed (its last PR comment then fails)"
             )
         return found
 
@@ -177,6 +196,9 @@ def _repositories(
         private = spec.get("private", False)
         if not isinstance(private, bool):
             raise ConfigError(f"repositories.{name}.private must be true or false")
+        github_deployments = spec.get("github_deployments", True)
+        if not isinstance(github_deployments, bool):
+            raise ConfigError(f"repositories.{name}.github_deployments must be true or false")
         if private and not str(spec["clone_url"]).startswith("https://"):
             raise ConfigError(
                 f"repositories.{name}: a private repository is fetched with the token over HTTPS; "
@@ -192,6 +214,7 @@ def _repositories(
             compose_allow=_compose_allow(spec.get("compose_allow"), f"repositories.{name}.compose_allow", checks),
             limits=_limits(spec.get("limits"), f"repositories.{name}.limits", create_limits),
             private=private,
+            github_deployments=github_deployments,
             **_route(spec, f"repositories.{name}", override),
         )
     return repos
@@ -341,6 +364,7 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         webhook_secret=secret,
         repositories=_repositories(data.get("repositories"), checks, create_limits, naming, override, stack),
         github_token=env.get("GITHUB_TOKEN") or github.get("token", "") or "",
+        **_github_app(github),
         github_api_url=str(env.get("GITHUB_API_URL") or github.get("api_url", "https://api.github.com")),
         listen_host=str(listen.get("host", "127.0.0.1")),
         listen_port=port,
@@ -360,10 +384,19 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         run_nice=_nice(data.get("run_nice", 10)),
         run_timeout=int(_positive(data, "run_timeout", 1800)),
         health_min_free_mb=int(_positive(data, "health_min_free_mb", 100)),
+        status_credential=_status_credential(data.get("status_page")),
+        status_url=_status_url(data.get("status_page")),
     )
+    if config.github_token and config.github_app_id:
+        raise ConfigError(
+            "github.token (or GITHUB_TOKEN) and github.app_id are both set: the shim authenticates either with a "
+            "token or as a GitHub App; remove one (docs/github-app.md)"
+        )
     private = [repo.full_name for repo in config.repositories.values() if repo.private]
-    if private and not config.github_token:
-        raise ConfigError(f"repositories {', '.join(private)} are private: set github.token (or GITHUB_TOKEN)")
+    if private and not config.github_token and not config.github_app_id:
+        raise ConfigError(
+            f"repositories {', '.join(private)} are private: set github.token (or GITHUB_TOKEN), or github.app_id"
+        )
     return config
 
 
@@ -380,6 +413,76 @@ def _nice(raw) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 19:
         raise ConfigError("run_nice must be a whole number from 0 (as the shim) to 19 (lowest priority)")
     return raw
+
+
+def _github_app(github: dict) -> dict:
+    """`github.app_id` and `github.private_key_file`: both or neither; the key file is checked now (mode,
+    owner, an RSA key), so a bad one stops the start instead of every later call to GitHub."""
+    app_id, key_file = github.get("app_id"), github.get("private_key_file")
+    if app_id in (None, "", 0) and key_file in (None, ""):
+        return {}
+    if app_id in (None, "", 0):
+        raise ConfigError("github.private_key_file is set without github.app_id: give the GitHub App's id too")
+    if key_file in (None, ""):
+        raise ConfigError("github.app_id is set without github.private_key_file: give the App's private key (.pem)")
+    if isinstance(app_id, str) and app_id.isdigit():
+        app_id = int(app_id)
+    client_id = isinstance(app_id, str) and re.match(r"^Iv[0-9A-Za-z.]{4,40}$", app_id)
+    if not client_id and (isinstance(app_id, bool) or not isinstance(app_id, int) or app_id < 1):
+        raise ConfigError("github.app_id must be the GitHub App's id (a number) or its client ID (Iv...)")
+    if not isinstance(key_file, str):
+        raise ConfigError("github.private_key_file must be a path")
+    path = os.path.expanduser(key_file)
+    try:
+        load_private_key(path)
+    except KeyFileError as exc:
+        raise ConfigError(f"github.private_key_file: {exc}") from None
+    return {"github_app_id": app_id, "github_private_key_file": path}
+
+
+def _status_url(raw) -> str:
+    """`status_page.url`: where people reach the page (through nginx), or empty."""
+    url = (raw or {}).get("url") if isinstance(raw, dict) else None
+    if url in (None, ""):
+        return ""
+    if not isinstance(url, str) or not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", url):
+        raise ConfigError(
+            "status_page.url must be an http:// or https:// URL, e.g. https://previews.example.com/_previews/"
+        )
+    return url.rstrip("/") + "/"
+
+
+def _status_credential(raw) -> str:
+    """`status_page.credential_file`: the page and its API are off without it. The file holds one line
+    `user:password` and is readable by its owner only; what it holds never appears in an error."""
+    raw = raw or {}
+    if not isinstance(raw, dict) or set(raw) - {"credential_file", "url"}:
+        raise ConfigError("status_page: must be a mapping with credential_file and url (docs/status-page.md)")
+    path = raw.get("credential_file")
+    if path in (None, ""):
+        return ""
+    if not isinstance(path, str):
+        raise ConfigError("status_page.credential_file must be a path")
+    where = f"status_page.credential_file {path}"
+    try:
+        fd = os.open(os.path.expanduser(path), os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot be read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise ConfigError(f"{where}: not a regular file")
+        if mode & 0o077:
+            raise ConfigError(f"{where}: mode {stat.S_IMODE(mode):04o} lets others read it; chmod 600 it")
+        data = handle.read(4097)
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    user, colon, password = (lines[0] if len(lines) == 1 else "").partition(":")
+    if len(data) > 4096 or not colon or not re.match(r"^[A-Za-z0-9._-]{1,64}$", user) or len(password) < 16:
+        raise ConfigError(
+            f"{where}: must hold one line user:password (user of letters, digits, . _ -; password of at least"
+            " 16 characters)"
+        )
+    return f"{user}:{password}"
 
 
 def _webhook_url(raw) -> str:

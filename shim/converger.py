@@ -274,7 +274,13 @@ class Converger:
                     fork=item.fork,
                 )
             self.store.finish_run(
-                run_id, item, result.status, result.rc, result.message, applied=result.status not in NOT_APPLIED
+                run_id,
+                item,
+                result.status,
+                result.rc,
+                result.message,
+                applied=result.status not in NOT_APPLIED,
+                log=result.log,
             )
             failed = False
             log.info(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from types import ModuleType
 
+from . import github_auth
 from .config import Config, collection_module
 
 
@@ -16,8 +17,9 @@ def github_module(collections_path: str) -> ModuleType:
 
 
 class GitHubPass:
-    """A pass's GitHub client (`client`, built from the configuration unless given) and `_github` module, or
-    the reason the pass is off (`off_reason`, logged once as `<name>=off`)."""
+    """A pass's GitHub client for each repository (`client_for(repo)`: the `client` given, else one with the
+    repository's token from shim/github_auth.py) and `_github` module, or the reason the pass is off
+    (`off_reason`, logged once as `<name>=off`)."""
 
     name = ""  # the pass's word in the log lines, and its logger: preview.shim.<name>
 
@@ -28,24 +30,39 @@ class GitHubPass:
         self.log = logging.getLogger(f"preview.shim.{self.name}")
         self._github: ModuleType | None = None
         self._said: dict[str, str] = {}  # the last thing logged per key (a repository), so a lasting problem logs once
-        if not self.off_reason and client is None and not config.github_token:
-            self.off_reason = "no GitHub token (github.token or GITHUB_TOKEN)"
+        self._tokens: github_auth.TokenSource | None = None
+        if not self.off_reason and client is None and not config.github_token and not config.github_app_id:
+            self.off_reason = "no GitHub token (github.token or GITHUB_TOKEN) and no GitHub App (github.app_id)"
         if not self.off_reason:
             try:
                 self._github = github_module(config.collections_path)
+                if self.client is None:
+                    self._tokens = github_auth.source(config)
+                    if self._tokens.kind == "token":
+                        # One token for every repository: one client.
+                        self.client = self._client(self._tokens.token_for(""))
             except ImportError as exc:
                 self.off_reason = f"the collection's GitHub client is not importable from collections_path: {exc}"
-            else:
-                if self.client is None:
-                    self.client = self._github.GitHubClient(
-                        config.github_api_url, config.github_token, timeout=20, retries=2, max_wait=30
-                    )
+            except github_auth.TokenUnavailable as exc:
+                self.off_reason = str(exc)
         if self.off_reason:
             self.log.info("%s=off reason=%s", self.name, self.off_reason)
 
     @property
     def enabled(self) -> bool:
         return not self.off_reason
+
+    def client_for(self, repo: str):
+        """A client with `repo`'s token; a token GitHub would not give is a GitHubError (status None)."""
+        if self.client is not None:
+            return self.client
+        try:
+            return self._client(self._tokens.token_for(repo))
+        except github_auth.TokenUnavailable as exc:
+            raise self._github.GitHubError(None, f"no GitHub token for {repo}: {exc}", "") from None
+
+    def _client(self, token: str):
+        return self._github.GitHubClient(self.config.github_api_url, token, timeout=20, retries=2, max_wait=30)
 
     def _once(self, key: str, level: int, message: str, *args) -> None:
         """Log at `level` when the text differs from the last one for `key`, else at debug level."""

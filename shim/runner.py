@@ -13,8 +13,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import playbook_run
+from . import github_auth, playbook_run
 from .config import Config, RepoConfig
+from .run_log import LogTail
 from .vocabulary import Reason, RunKind, RunStatus
 
 log = logging.getLogger("preview.shim.runner")
@@ -33,6 +34,7 @@ class RunResult:
     rc: int | None
     message: str
     duration: float
+    log: str = ""  # the tail of the run's output, redacted (shim/run_log.py), for the status page
 
 
 def extravars(
@@ -42,6 +44,7 @@ def extravars(
     values = {f"preview_pr_{key}": value for key, value in config.preview.items()}
     if repo.limits:
         values["preview_pr_limits"] = {**config.preview.get("limits", DEFAULT_LIMITS), **repo.limits}
+    token_file = github_token_file(config, repo)
     values.update(
         preview_pr_repo=repo.full_name,
         preview_pr_number=int(pr),
@@ -56,9 +59,16 @@ def extravars(
         preview_pr_github_api_url=config.github_api_url,
         preview_pr_approve_label=config.policy.approve_label,
         preview_run_id=int(run_id),
-        preview_pr_github_token_file=github_token_file(config),
+        preview_pr_github_token_file=token_file,
+        preview_pr_github_deployments=repo.github_deployments and bool(token_file),
+        # The status page's view of this run's log, for the deployment status (it needs the page's credential).
+        preview_pr_log_url=(
+            f"{config.status_url}previews/{repo.full_name}/{int(pr)}/runs/{int(run_id)}/log"
+            if config.status_url and config.status_credential
+            else ""
+        ),
         # Git reads the same file, on the preview host, when the repository is private.
-        preview_pr_clone_token_file=github_token_file(config) if repo.private else "",
+        preview_pr_clone_token_file=token_file if repo.private else "",
         preview_pr_run_timeout=int(config.run_timeout),
         # A fork's code never gets what the server lifts for the repository's own PRs.
         preview_pr_compose_allow=[] if fork else list(repo.compose_allow),
@@ -189,20 +199,42 @@ def run_environment(prepared: dict, envvars: dict, inherited: dict | None = None
 _token_lock = threading.Lock()
 
 
-def github_token_file(config: Config) -> str:
-    """The file the comment's action plugin reads the token from ('' without a token).
+def github_token_file(config: Config, repo: RepoConfig | None = None) -> str:
+    """The file the comment's action plugin (and git, for a private repository) reads `repo`'s token from;
+    '' without a token.
 
     The token reaches the run through this path only: not its environment (every module and `docker compose`
     would inherit it), not extravars or argv (ansible-runner keeps those in its artifacts, and argv is
     public). The file sits in the shim's own state directory, mode 0600, outside every run's directory.
+    A personal token has one file; a GitHub App's installation tokens differ per installation, so each
+    repository has its own, holding a token that outlives the run's deadline (shim/github_auth.py). When
+    the App has no token for the repository (the reason is logged once), the run goes without one.
     """
-    if not config.github_token:
+    state_dir = os.path.dirname(os.path.abspath(config.state_db))
+    try:
+        tokens = github_auth.source(config)
+        if tokens is None:
+            return ""
+        if tokens.kind == "token":
+            return _write_token(os.path.join(state_dir, "github-token"), tokens.token_for(""))
+        if repo is None:
+            return ""
+        token = tokens.token_for(repo.full_name, valid_for=github_auth.run_valid_for(config))
+    except github_auth.TokenUnavailable as exc:
+        if repo is not None and repo.private:
+            # git is run without a terminal and without a credential helper: it fails at once, not waits.
+            log.warning(
+                "repo=%s private repository without a GitHub token: its fetch will fail (%s)", repo.full_name, exc
+            )
         return ""
-    path = os.path.join(os.path.dirname(os.path.abspath(config.state_db)), "github-token")
+    return _write_token(os.path.join(state_dir, f"github-token-{repo.slug}"), token)
+
+
+def _write_token(path: str, token: str) -> str:
     with _token_lock:
         try:
             with open(path, encoding="utf-8") as handle:
-                if handle.read() == config.github_token:
+                if handle.read() == token:
                     return path
         except OSError:
             pass
@@ -210,7 +242,7 @@ def github_token_file(config: Config) -> str:
         partial = f"{path}.{os.getpid()}.tmp"
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(config.github_token)
+            handle.write(token)
         os.replace(partial, path)
     return path
 
@@ -219,8 +251,10 @@ def _run(
     config: Config, playbook: str, values: dict, cancelled: Callable[[], bool], prefix: str, what: str
 ) -> tuple[RunResult, dict]:
     lower_priority(config.run_nice)
+    tail = LogTail(secrets=(config.github_token, config.webhook_secret))
 
     def on_event(event: dict) -> None:
+        tail.add_event(event)
         data = event.get("event_data", {})
         if (
             event.get("event") == "runner_on_ok"
@@ -254,5 +288,5 @@ def _run(
     elif run.status == RunStatus.FAILED and not failures:
         # No task failed: ansible-playbook itself did (bad environment, syntax, a missing collection).
         failures = [f"ansible-playbook: {run.output or 'no output'}"]
-    result = RunResult(status=run.status, rc=run.rc, message="\n".join(failures), duration=run.duration)
+    result = RunResult(run.status, run.rc, "\n".join(failures), run.duration, log=tail.text())
     return result, run.stats

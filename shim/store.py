@@ -24,7 +24,7 @@ from types import ModuleType
 
 from .events import CommentCommand
 from .policy import Decision, approval_settled, command_decision, same_wanted_state, sweep_may_move
-from .vocabulary import RUN_KIND, Command, CommandOutcome, DesiredState, Reason, RunStatus
+from .vocabulary import RUN_KIND, Command, CommandOutcome, DesiredState, Reason, RunKind, RunStatus
 
 OWNER = "shim.store"
 
@@ -165,8 +165,24 @@ CREATE TABLE commands (
 );
 """
 
+# Step 3: what the status page shows (shim/status_page.py). A run keeps the tail of its output (bounded and
+# redacted by shim/run_log.py) in `run_logs`, apart from `runs`, which every listing reads; only the newest
+# LOGS_KEPT runs of a PR keep theirs. `desired.created` is when the shim first wanted something of the PR (its
+# age); a row from before has it from its oldest run still kept, or from its last change.
+STATUS_PAGE = """
+CREATE TABLE run_logs (
+    run INTEGER PRIMARY KEY,
+    log TEXT NOT NULL
+);
+ALTER TABLE desired ADD COLUMN created REAL NOT NULL DEFAULT 0;
+UPDATE desired SET created = COALESCE(
+    (SELECT MIN(queued) FROM runs WHERE runs.repo = desired.repo AND runs.pr = desired.pr), changed
+);
+"""
+LOGS_KEPT = 5
+
 # The migration steps of the shim's tables, in order (see the collection's _sqlite.py); append, never edit.
-MIGRATIONS = (_baseline, COMMANDS)
+MIGRATIONS = (_baseline, COMMANDS, STATUS_PAGE)
 
 
 @dataclass(frozen=True)
@@ -357,8 +373,8 @@ class Store:
                 return "ignored", 0  # nothing was ever deployed for it
             conn.execute(
                 "INSERT INTO desired (repo, pr, state, sha, pr_updated_at, generation, changed, approved_sha,"
-                " pinned, reason, activity, delivery, claim_sha, claim_by, fork, pinned_by_command)"
-                " VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " pinned, reason, activity, delivery, claim_sha, claim_by, fork, pinned_by_command, created)"
+                " VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     repo,
                     pr,
@@ -375,6 +391,7 @@ class Store:
                     decision.claim_by,
                     int(decision.fork),
                     int(decision.pinned_by_command),
+                    now,
                 ),
             )
             return "accepted", 1
@@ -451,6 +468,7 @@ class Store:
                 ).rowcount,
                 "desired": conn.execute(f"DELETE FROM desired WHERE {gone}", (DesiredState.ABSENT, cutoff)).rowcount,
             }
+            conn.execute("DELETE FROM run_logs WHERE run NOT IN (SELECT id FROM runs)")
         return counts
 
     # --- converging -------------------------------------------------------
@@ -484,6 +502,38 @@ class Store:
         where, params = _of(repo, pr)
         return self.query(f"SELECT * FROM deliveries{where} ORDER BY rowid", params)
 
+    def previews(self, repo: str | None = None, pr: int | None = None) -> list[dict]:
+        """What the status page shows of every PR the shim knows (only `repo`'s, or only the PR, when given), by
+        repository and number: its desired row, plus `deployed_sha` (the commit of its newest successful deploy,
+        '' when none or when a cleanup succeeded after it) and `last_run` (its newest run with `has_log`, or
+        None)."""
+        where, params = _of(repo, pr)
+        rows = self.query(
+            "SELECT d.*, r.id AS run_id, r.kind AS run_kind, r.sha AS run_sha, r.status AS run_status,"
+            " r.rc AS run_rc, r.queued AS run_queued, r.started AS run_started, r.finished AS run_finished,"
+            " r.message AS run_message, EXISTS (SELECT 1 FROM run_logs WHERE run = r.id) AS run_has_log,"
+            " COALESCE((SELECT CASE s.kind WHEN ? THEN s.sha ELSE '' END FROM runs s WHERE s.repo = d.repo"
+            "   AND s.pr = d.pr AND s.status = ? AND s.kind IN (?, ?) ORDER BY s.id DESC LIMIT 1), '') AS deployed_sha"
+            f" FROM (SELECT * FROM desired{where}) d"
+            " LEFT JOIN runs r ON r.id = (SELECT MAX(id) FROM runs WHERE repo = d.repo AND pr = d.pr)"
+            " ORDER BY d.repo, d.pr",
+            (RunKind.DEPLOY, RunStatus.SUCCESSFUL, RunKind.DEPLOY, RunKind.CLEANUP, *params),
+        )
+        previews = []
+        for row in rows:
+            run = {key[4:]: row.pop(key) for key in list(row) if key.startswith("run_")}
+            run["has_log"] = bool(run["has_log"])
+            previews.append({**row, "last_run": run if run["id"] is not None else None})
+        return previews
+
+    def run_log(self, repo: str, pr: int, run_id: int) -> str | None:
+        """The kept tail of the output of the PR's run `run_id`, or None when the run has none (any more)."""
+        rows = self.query(
+            "SELECT l.log FROM run_logs l JOIN runs r ON r.id = l.run WHERE r.id=? AND r.repo=? AND r.pr=?",
+            (run_id, repo, pr),
+        )
+        return rows[0]["log"] if rows else None
+
     def start_run(self, item: Pending) -> int:
         kind = RUN_KIND[DesiredState(item.state)]
         with self.transaction() as conn:
@@ -495,14 +545,29 @@ class Store:
             return cur.lastrowid
 
     def finish_run(
-        self, run_id: int, item: Pending, status: str, rc: int | None, message: str = "", applied: bool = True
+        self,
+        run_id: int,
+        item: Pending,
+        status: str,
+        rc: int | None,
+        message: str = "",
+        applied: bool = True,
+        log: str = "",
     ) -> None:
-        """Close the run; when `applied`, the PR's generation counts as converged."""
+        """Close the run, keeping `log` (the tail of its output, shim/run_log.py); when `applied`, the PR's
+        generation counts as converged."""
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE runs SET status=?, rc=?, finished=?, message=? WHERE id=?",
                 (status, rc, time.time(), message[-2000:], run_id),
             )
+            if log:
+                conn.execute("INSERT OR REPLACE INTO run_logs (run, log) VALUES (?, ?)", (run_id, log))
+                conn.execute(
+                    "DELETE FROM run_logs WHERE run IN"
+                    " (SELECT id FROM runs WHERE repo=? AND pr=? ORDER BY id DESC LIMIT -1 OFFSET ?)",
+                    (item.repo, item.pr, LOGS_KEPT),
+                )
             if applied:
                 conn.execute(
                     "UPDATE desired SET applied_generation=MAX(applied_generation, ?) WHERE repo=? AND pr=?",
@@ -570,32 +635,35 @@ class Store:
                 raise KeyError(f"no command of comment {comment_id} of {repo} is stored")
             if command["outcome"]:
                 return command["outcome"], False
-            moved = False
             if not allowed:
-                outcome = CommandOutcome.REFUSED
+                outcome, moved = CommandOutcome.REFUSED, False
             else:
-                row = conn.execute("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, command["pr"])).fetchone()
-                row = dict(row) if row else None
-                decision = command_decision(row, Command(command["command"]), command["sha"])
-                if decision is None:
-                    outcome = CommandOutcome.NOT_APPLICABLE
-                else:
-                    outcome = CommandOutcome.APPLIED
-                    moved = (
-                        self._move(
-                            conn,
-                            repo,
-                            command["pr"],
-                            row,
-                            decision,
-                            row["pr_updated_at"],
-                            time.time(),
-                            command["delivery"],
-                        )[0]
-                        == "accepted"
-                    )
+                outcome, moved = self._apply_command(
+                    conn, repo, command["pr"], Command(command["command"]), command["sha"], command["delivery"]
+                )
             conn.execute("UPDATE commands SET outcome=? WHERE repo=? AND comment_id=?", (outcome, repo, comment_id))
             return outcome, moved
+
+    def run_command(self, repo: str, pr: int, command: Command) -> tuple[CommandOutcome, bool]:
+        """Apply a command asked for through the status page's API (shim/status_page.py), whose credential stands
+        where GitHub's word on a comment's sender does: the comment's effect, at the PR's head as the shim knows
+        it now. Returns the outcome and whether the PR got a run to do."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT sha FROM desired WHERE repo=? AND pr=?", (repo, pr)).fetchone()
+            return self._apply_command(conn, repo, pr, command, row["sha"] if row else "", "")
+
+    def _apply_command(
+        self, conn, repo: str, pr: int, command: Command, sha: str, guid: str
+    ) -> tuple[CommandOutcome, bool]:
+        """A permitted command's effect on the PR's desired state (`policy.command_decision`), inside the caller's
+        transaction: its outcome, and whether the PR got a run to do."""
+        row = conn.execute("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, pr)).fetchone()
+        row = dict(row) if row else None
+        decision = command_decision(row, command, sha)
+        if decision is None:
+            return CommandOutcome.NOT_APPLICABLE, False
+        outcome, _generation = self._move(conn, repo, pr, row, decision, row["pr_updated_at"], time.time(), guid)
+        return CommandOutcome.APPLIED, outcome == "accepted"
 
     def forget_command(self, repo: str, comment_id: int) -> None:
         """The command is settled and its comment acknowledged: nothing is left to do for it."""

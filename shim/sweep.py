@@ -33,8 +33,8 @@ PER_PAGE = 100
 
 
 class Sweeper(GitHubPass):
-    """`run_once()` sweeps every configured repository. `client` (a `GitHubClient`) is built from the
-    configuration when not given; without a token the sweep is off, and says why once."""
+    """`run_once()` sweeps every configured repository. Each one's client has its token (a given `client`, a
+    `GitHubClient`, serves them all); without a token or an App the sweep is off, and says why once."""
 
     name = "sweep"
 
@@ -63,9 +63,10 @@ class Sweeper(GitHubPass):
 
     # --- one repository -----------------------------------------------------------------------------------
     def _sweep(self, repo: str) -> int:
+        client = self.client_for(repo)
         moved = 0
         listed = set()
-        for pull in self._open_pulls(repo):
+        for pull in self._open_pulls(repo, client):
             event = self._event(repo, pull)
             if event is not None:
                 listed.add(event.pr)
@@ -75,7 +76,7 @@ class Sweeper(GitHubPass):
                 continue
             # Not in the list: closed, or opened and closed while we listed. Its own page says which.
             try:
-                event = self._event(repo, self.client.request("GET", f"/repos/{repo}/pulls/{pr}")[2])
+                event = self._event(repo, client.request("GET", f"/repos/{repo}/pulls/{pr}")[2])
             except self._github.GitHubError as error:
                 if error.status != 404:
                     raise
@@ -115,7 +116,7 @@ class Sweeper(GitHubPass):
         )
         return 1
 
-    def _open_pulls(self, repo: str) -> list:
+    def _open_pulls(self, repo: str, client) -> list:
         """Every open PR of `repo`, page by page, each page conditional on the ETag of its last answer."""
         pulls: list = []
         # The first page by its path (the query is always the same), the next ones by their link URLs.
@@ -129,7 +130,7 @@ class Sweeper(GitHubPass):
                 )
             seen.add(path)
             cached = self._pages.get(path)
-            status, headers, page = self.client.request("GET", path, query=query, etag=cached[0] if cached else None)
+            status, headers, page = client.request("GET", path, query=query, etag=cached[0] if cached else None)
             query = None  # the link URLs carry it
             if status == 304 and cached:
                 items, following = cached[1], cached[2]

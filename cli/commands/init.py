@@ -1,5 +1,6 @@
-"""`preview init`: ask for (or take from flags and the environment) the settings, check the token against
-GitHub, and write the configuration file (mode 0600) that `preview setup` and the shim read."""
+"""`preview init`: ask for (or take from flags and the environment) the settings, check the token (or the
+GitHub App's installation) against GitHub, and write the configuration file (mode 0600) that `preview setup`
+and the shim read."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ import click
 import yaml
 
 from shim import config as shim_config
+from shim import github_auth
 
-from .._collection import module_util
+from .._collection import collections_path, module_util
 from ..config_file import config_option, write_private
 from ..inventory import is_local, url_host
-from ..webhooks import check_access, client
+from ..webhooks import check_access, check_app_access, client
 
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 HOSTNAME_RE = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
@@ -83,6 +85,28 @@ def _secret(given: str | None, path: Path) -> tuple[str, str]:
     return secrets.token_hex(32), "generated"
 
 
+def _auth(
+    token: str | None, app_id: str | None, app_key: Path | None, no_input: bool
+) -> tuple[str, str | None, str | None]:
+    """How the shim authenticates: ("token", token, None) or ("app", app id, key file as given). Asked, an
+    empty token means a GitHub App."""
+    if not (app_id or app_key):
+        if token or no_input:
+            return "token", _ask(token, "GitHub token", "--github-token or GITHUB_TOKEN", no_input, hide=True), None
+        token = click.prompt(
+            "GitHub token (empty: authenticate as a GitHub App)", default="", hide_input=True, show_default=False
+        )
+        if token:
+            return "token", token, None
+    app_id = _ask(app_id, "GitHub App id", "--github-app-id", no_input)
+    key = _ask(str(app_key) if app_key else None, "The App's private key file (.pem)", "--github-app-key", no_input)
+    try:
+        github_auth.load_private_key(os.path.expanduser(key))
+    except github_auth.KeyFileError as exc:
+        raise click.ClickException(f"the GitHub App's private key: {exc}") from None
+    return "app", app_id, key
+
+
 def _validated(text: str) -> None:
     """Refuse to write a file the shim would not start with (a duplicate slug, say)."""
     with tempfile.TemporaryDirectory(prefix="preview-init-") as temp:
@@ -101,6 +125,19 @@ def _validated(text: str) -> None:
     envvar="GITHUB_TOKEN",
     show_envvar=True,
     help="A token that can manage the repositories' webhooks (classic: scopes repo and admin:repo_hook).",
+)
+@click.option(
+    "--github-app-id",
+    envvar="GITHUB_APP_ID",
+    show_envvar=True,
+    help="Authenticate as this GitHub App instead of a token (docs/github-app.md); needs --github-app-key.",
+)
+@click.option(
+    "--github-app-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="GITHUB_APP_PRIVATE_KEY_FILE",
+    show_envvar=True,
+    help="The GitHub App's private key (.pem, mode 0600).",
 )
 @click.option(
     "--api-url",
@@ -150,6 +187,8 @@ def _validated(text: str) -> None:
 def init(
     config_path: Path,
     github_token: str | None,
+    github_app_id: str | None,
+    github_app_key: Path | None,
     api_url: str,
     repos: tuple[str, ...],
     domain: str | None,
@@ -163,11 +202,11 @@ def init(
     no_input: bool,
     force: bool,
 ) -> None:
-    """Write the configuration: token, repositories, domain or server, provider settings, webhook secret."""
+    """Write the configuration: token or App, repositories, domain or server, provider settings, webhook secret."""
     if config_path.exists() and not force:
         raise click.ClickException(f"{config_path} exists: pass --force to replace it (or --config PATH)")
 
-    token = _ask(github_token, "GitHub token", "--github-token or GITHUB_TOKEN", no_input, hide=True)
+    kind, credential, app_key = _auth(github_token, github_app_id, github_app_key, no_input)
     repositories = _repositories(
         repos or (_ask(None, "Repositories (owner/name, comma-separated)", "--repo", no_input),)
     )
@@ -220,20 +259,33 @@ def init(
 
     secret, origin = _secret(webhook_secret, config_path)
 
-    github = client(api_url, token)
-    click.echo(f"Checking the token against {api_url}")
+    if kind == "app":
+        github_config = {"app_id": int(credential) if credential.isdigit() else credential, "private_key_file": app_key}
+        app = shim_config.Config(
+            webhook_secret=secret,
+            repositories={},
+            github_app_id=github_config["app_id"],
+            github_private_key_file=os.path.expanduser(app_key),
+            github_api_url=api_url,
+            collections_path=collections_path(),
+        )
+        click.echo(f"Checking the GitHub App's installations against {api_url}")
+    else:
+        github_config = {"token": credential}
+        github = client(api_url, credential)
+        click.echo(f"Checking the token against {api_url}")
     repositories_config = {}
     for repo in repositories:
-        info = check_access(github, repo)
+        info = check_app_access(app, repo) if kind == "app" else check_access(github, repo)
         clone_url = info.get("clone_url") or (
             f"{info['html_url']}.git" if info.get("html_url") else f"https://github.com/{repo}.git"
         )
         repositories_config[info.get("full_name") or repo] = {"clone_url": clone_url}
-        click.echo(f"  {repo}: visible, webhooks can be managed")
+        click.echo(f"  {repo}: visible, " + ("the App is installed" if kind == "app" else "webhooks can be managed"))
 
     config: dict = {
         "webhook_secret": secret,
-        "github": {"token": token, "api_url": api_url},
+        "github": {**github_config, "api_url": api_url},
         "repositories": repositories_config,
     }
     if domain:

@@ -27,7 +27,7 @@ from ..inventory import GROUP, inventory, is_local, url_host
 from ..playbook import run_playbook
 from ..provision_state import ProvisionState
 from ..terraform import Terraform, terraform_root, terraform_variables
-from ..webhooks import check_access, client, ensure_hook, url_for
+from ..webhooks import app_webhook_note, check_access, check_app_access, client, ensure_hook, url_for
 
 DEFAULT_PLAYBOOK = COLLECTION_ROOT / "playbooks" / "site.yml"
 
@@ -195,14 +195,21 @@ def setup(
     """Create the server (or use --host), set it up, and register the repositories' webhooks."""
     settings = load(config_path)
     state = ProvisionState.for_config(config_path)
-    github = client(settings.shim.github_api_url, settings.github_token)
+    as_app = bool(settings.shim.github_app_id)
+    github = None if as_app else client(settings.shim.github_api_url, settings.github_token)
 
     count = len(settings.repositories)
     repositories = f"{count} repositor{'y' if count == 1 else 'ies'}"
-    click.echo(f"[1/4] GitHub: the token's access to {repositories}")
-    for repo in settings.repositories:
-        check_access(github, repo)
-        click.echo(f"  {repo}: can manage webhooks")
+    if as_app:
+        click.echo(f"[1/4] GitHub: the App's installation on {repositories}")
+        for repo in settings.repositories:
+            check_app_access(settings.shim, repo)
+            click.echo(f"  {repo}: the App is installed")
+    else:
+        click.echo(f"[1/4] GitHub: the token's access to {repositories}")
+        for repo in settings.repositories:
+            check_access(github, repo)
+            click.echo(f"  {repo}: can manage webhooks")
 
     click.echo("[2/4] server")
     address, ssh_user = _server(settings, state, host, terraform_root(terraform_dir, settings))
@@ -222,12 +229,15 @@ def setup(
         _provision(settings, chosen, address, ssh_user, url, ssh_timeout)
 
     click.echo(f"[4/4] webhooks -> {url}")
-    try:
-        for repo in settings.repositories:
-            change = ensure_hook(github, repo, url, settings.shim.webhook_secret, state)
-            click.echo(change.line(url))
-    finally:
-        state.save()
+    if as_app:
+        click.echo(app_webhook_note(url))
+    else:
+        try:
+            for repo in settings.repositories:
+                change = ensure_hook(github, repo, url, settings.shim.webhook_secret, state)
+                click.echo(change.line(url))
+        finally:
+            state.save()
     hostname = urlsplit(url).hostname or ""
     if is_local(hostname):
         click.echo(

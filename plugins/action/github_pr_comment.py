@@ -2,53 +2,24 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Run preview.envs.github_pr_comment on the controller.
+"""Run preview.envs.github_pr_comment on the controller (plugins/plugin_utils/_github_action.py says why).
 
-The comment talks to GitHub only, so it needs nothing of the managed host: no connection is opened and no
-module process is started there. That keeps the token on the controller (it never travels to the
-managed host), and it saves the module start-up every task on the host pays, twice per deploy
-(docs/benchmarks.md). Options, checks and results are the module's (plugins/module_utils/_pr_comment.py).
+Options, checks and results are the module's (plugins/module_utils/_pr_comment.py).
 """
 
 from __future__ import annotations
-
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.preview.envs.plugins.module_utils._pr_comment import (
     ARGUMENT_SPEC,
     REQUIRED_IF,
     ensure_comment,
 )
+from ansible_collections.preview.envs.plugins.plugin_utils._github_action import GitHubAction
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(GitHubAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    REQUIRED_IF = REQUIRED_IF
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp  # unused: nothing goes to the managed host
-        self._task.args = self._with_token_from_file(dict(self._task.args))
-        dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF)
-        outcome = ensure_comment(params, bool(self._task.check_mode), bool(self._task.diff))
-        result.update(outcome)
-        return result
-
-    @staticmethod
-    def _with_token_from_file(args: dict) -> dict:
-        """Read O(token_file) on the controller when no O(token) is given.
-
-        The shim hands the token to its runs this way only: a file of its own, mode 0600, read here in the
-        controller's worker. In the environment every module and `docker compose` would inherit it, and
-        extravars or argv end up in ansible-runner's artifacts and in /proc.
-        """
-        token_file = args.pop("token_file", None)
-        if token_file and not args.get("token"):
-            try:
-                with open(token_file, encoding="utf-8") as handle:
-                    args["token"] = handle.read().strip()
-            except OSError as exc:
-                msg = f"cannot read the GitHub token from token_file {token_file}: {exc.strerror}"
-                raise AnsibleActionFail(msg) from None
-        return args
+    def ensure(self, params: dict, check_mode: bool, diff_mode: bool) -> dict:
+        return ensure_comment(params, check_mode, diff_mode)

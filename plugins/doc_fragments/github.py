@@ -40,4 +40,12 @@ options:
         A rate limit that would need a wait of more than 60 seconds fails at once, saying when it resets.
     type: int
     default: 4
+  pace_file:
+    description:
+      - A file (created mode 0600) through which every process writing with the same token paces its
+        content-creating requests (C(POST), C(PATCH), C(PUT), C(DELETE)), as GitHub's secondary rate limits ask;
+        a burst of 6 goes at once, then one a second. Reads are never paced.
+      - Empty, the requests of this task are not paced.
+    type: path
+    default: ""
 """

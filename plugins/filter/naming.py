@@ -11,7 +11,9 @@ description:
   - Builds the label used for the URL path or subdomain, the nginx file and the compose project,
     from a validated slug and a PR number. Raises an error for anything else.
   - The same module also provides C(preview.envs.preview_project), C(preview.envs.preview_label_project)
-    (the compose project of a label), C(preview.envs.preview_slug) and C(preview.envs.preview_url), each
+    (the compose project of a label), C(preview.envs.preview_slug), C(preview.envs.preview_url),
+    C(preview.envs.preview_environment) (the GitHub Deployment environment of a label) and
+    C(preview.envs.preview_status_context) (the commit status context of a slug), each
     the function of the same job in the collection's naming rules (C(plugins/module_utils/_naming.py)).
 options:
   _input:
@@ -60,4 +62,6 @@ class FilterModule:
             "preview_label_project": _wrap(_naming.label_project),
             "preview_slug": _wrap(_naming.default_slug),
             "preview_url": _wrap(_naming.url),
+            "preview_environment": _wrap(_naming.environment),
+            "preview_status_context": _wrap(_naming.status_context),
         }

@@ -30,6 +30,7 @@ GITHUB = dict(
     api_url=dict(type="str", default="https://api.github.com", fallback=(env_fallback, ["GITHUB_API_URL"])),
     timeout=dict(type="int", default=30),
     retries=dict(type="int", default=4),
+    pace_file=dict(type="path", default=""),
 )
 
 

@@ -12,8 +12,10 @@ building page URLs, and turns error answers into ``GitHubError`` with a message 
 
 from __future__ import annotations
 
+import fcntl
 import http.client
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -62,12 +64,62 @@ class GitHubError(Exception):
         return self.message
 
 
+class WritePacer:
+    """Paces one token's content-creating requests (POST, PATCH, PUT, DELETE), across processes.
+
+    GitHub's secondary rate limits count writes per token: at most 80 a minute, and "wait at least one second
+    between each request" when making many. A token bucket kept in ``path`` (0600, locked with ``flock``) lets
+    a burst of ``burst`` writes go at once and then one per ``1 / rate`` seconds, so the sustained pace stays
+    at one a second (80 a minute is never reached) while one deploy's few writes are not delayed. Every
+    process that writes with the token (the playbooks' GitHub modules, the shim) should share the file.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        rate: float = 1.0,
+        burst: float = 6.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
+        self.path = path
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self.sleep = sleep
+
+    def acquire(self) -> float:
+        """Wait for the bucket to hold a write, and take it; returns the seconds waited."""
+        descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            now = self.clock()
+            tokens, stamp = self.burst, now
+            try:
+                saved = os.pread(descriptor, 64, 0).decode("ascii").split()
+                tokens, stamp = float(saved[0]), float(saved[1])
+            except (ValueError, IndexError, UnicodeDecodeError):
+                pass  # a new or unreadable file: a full bucket
+            tokens = min(self.burst, max(tokens, 0.0) + max(now - stamp, 0.0) * self.rate)
+            waited = 0.0
+            if tokens < 1.0:
+                waited = (1.0 - tokens) / self.rate
+                self.sleep(waited)
+                now, tokens = now + waited, 1.0
+            record = f"{tokens - 1.0:.6f} {now:.6f}\n".encode("ascii")
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, record, 0)
+            return waited
+        finally:
+            os.close(descriptor)  # releases the lock
+
+
 class GitHubClient:
     """Talks to one GitHub REST API root (``https://api.github.com`` or a GitHub Enterprise ``/api/v3``).
 
     ``retries`` is how many times a request is repeated after a server error, a network error or a rate
     limit. ``max_wait`` caps a single wait in seconds: a rate limit that resets later than that fails at
-    once. ``sleep`` and ``clock`` are injectable for tests.
+    once. ``pacer`` spaces the writes (``WritePacer``). ``sleep`` and ``clock`` are injectable for tests.
     """
 
     def __init__(
@@ -79,6 +131,7 @@ class GitHubClient:
         sleep: Callable[[float], object] = time.sleep,
         max_wait: float = 60,
         clock: Callable[[], float] = time.time,
+        pacer: WritePacer | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.token = token
@@ -87,6 +140,7 @@ class GitHubClient:
         self.sleep = sleep
         self.max_wait = max_wait
         self.clock = clock
+        self.pacer = pacer
         self._origin = origin(self.api_url)
 
     def request(
@@ -110,6 +164,8 @@ class GitHubClient:
         extra = {"If-None-Match": etag} if etag else {}
         attempt = 0
         while True:
+            if self.pacer is not None and method not in ("GET", "HEAD"):
+                self.pacer.acquire()
             status, headers, payload, text = self._follow(method, url, data, extra)
             if status is not None and (200 <= status < 300 or (status == 304 and etag)):
                 return status, headers, payload
@@ -354,3 +410,15 @@ def _utc(epoch: float) -> str:
 
 def _reason(status: int) -> str:
     return http.client.responses.get(status, "error")
+
+
+def client_from_options(params: dict) -> GitHubClient:
+    """The client a module's ``preview.envs.github`` options describe."""
+    pace_file = params.get("pace_file") or ""
+    return GitHubClient(
+        params["api_url"],
+        params["token"],
+        timeout=params["timeout"],
+        retries=params["retries"],
+        pacer=WritePacer(pace_file) if pace_file else None,
+    )

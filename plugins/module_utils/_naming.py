@@ -47,6 +47,9 @@ NGINX_SUFFIXES = (NGINX_LOCATION_SUFFIX, NGINX_SERVER_SUFFIX)
 # Every answer through a preview's route carries this header, set to its label (the app behind the route
 # cannot set it), so a route that nginx serves can be told from a file nginx never loaded.
 ROUTE_HEADER = "X-Preview-Route"
+# A preview's GitHub Deployment environment is this prefix and its label (one environment per PR, as GitHub
+# keeps one active deployment per environment); the commit status on its head is this prefix and the slug.
+GITHUB_PREFIX = "preview/"
 
 
 class NamingError(ValueError):
@@ -142,6 +145,16 @@ def nginx_file_label(file_name: str) -> str | None:
         if file_name.endswith(suffix) and is_label(file_name[: -len(suffix)]):
             return file_name[: -len(suffix)]
     return None
+
+
+def environment(name: str) -> str:
+    """The GitHub Deployment environment of the preview labelled ``name``, e.g. ``preview/hello-pr-2``."""
+    return GITHUB_PREFIX + check_label(name)
+
+
+def status_context(slug: str) -> str:
+    """The context of the commit status a repository's previews set on their head commit."""
+    return GITHUB_PREFIX + check_slug(slug)
 
 
 def url(slug: str, pr, domain: str = "", public_url: str = "http://localhost", scheme: str = "http") -> str:

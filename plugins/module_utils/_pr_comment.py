@@ -15,7 +15,11 @@ import re
 
 from ansible_collections.preview.envs.plugins.module_utils import _naming
 from ansible_collections.preview.envs.plugins.module_utils._args_common import github
-from ansible_collections.preview.envs.plugins.module_utils._github import GitHubClient, GitHubError
+from ansible_collections.preview.envs.plugins.module_utils._github import (
+    GitHubClient,
+    GitHubError,
+    client_from_options,
+)
 from ansible_collections.preview.envs.plugins.module_utils._redact import redact_secrets, redact_urls
 
 MARKER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")
@@ -183,7 +187,7 @@ def ensure_comment(params: dict, check_mode: bool, diff_mode: bool) -> dict:
     if error:
         return {"failed": True, "changed": False, "msg": error}
     repo, pr = params["repo"], params["pr"]
-    client = GitHubClient(params["api_url"], params["token"], timeout=params["timeout"], retries=params["retries"])
+    client = client_from_options(params)
     sticky = StickyComment(client, repo, pr, params["marker"], check_mode)
     try:
         result = sticky.ensure(params["state"], params["body"])

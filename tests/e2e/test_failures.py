@@ -74,6 +74,10 @@ def test_failed_preview_is_reported_and_cleaned(tmp_path, nginx, github, pr, bre
         assert list(nginx.configs_dir.glob(f"{label}.*")) == [], "a failed preview must not be routed"
         [run] = db_rows(db, "runs", REPO, pr)
         assert run["status"] == "failed" and run["rc"] != 0
+        [deployment] = github.deployments(REPO, f"preview/{label}")
+        assert [status["state"] for status in deployment["statuses"]] == ["in_progress", "failure"]
+        assert step in deployment["statuses"][-1]["description"]
+        assert [status["state"] for status in github.commit_statuses(REPO, sha)] == ["pending", "failure"]
 
         assert (
             send(
@@ -84,6 +88,8 @@ def test_failed_preview_is_reported_and_cleaned(tmp_path, nginx, github, pr, bre
         shim.wait_idle()
         assert_nothing_left(project, label, db, tmp_path / "deployments", nginx.configs_dir, REPO, pr)
         assert "Preview removed" in github.comments(REPO, pr)[0]["body"]
+        [deployment] = github.deployments(REPO, f"preview/{label}")
+        assert deployment["statuses"][-1]["state"] == "inactive"
         assert github.violations == []
     finally:
         shim.stop()

@@ -15,6 +15,12 @@ REPO = "octo/hello"
 PR = 7
 LABEL = f"hello-pr-{PR}"
 PROJECT = f"preview-{LABEL}"
+ENVIRONMENT = f"preview/{LABEL}"
+CONTEXT = "preview/hello"
+
+
+def states(deployment):
+    return [status["state"] for status in deployment["statuses"]]
 
 
 def test_open_push_close(tmp_path, nginx, github):
@@ -59,6 +65,15 @@ def test_open_push_close(tmp_path, nginx, github):
         assert "Preview live" in comment["body"] and first[:7] in comment["body"]
         assert f"{nginx.base_url}/{LABEL}/" in comment["body"]
         comment_id = comment["id"]
+        # The same story where GitHub shows it: a transient environment of the PR, and the head's status.
+        [deployment] = github.deployments(REPO, ENVIRONMENT)
+        assert deployment["sha"] == first and deployment["transient_environment"] is True
+        assert states(deployment) == ["in_progress", "success"]
+        assert deployment["statuses"][-1]["environment_url"] == f"{nginx.base_url}/{LABEL}/"
+        assert [(item["context"], item["state"]) for item in github.commit_statuses(REPO, first)] == [
+            (CONTEXT, "pending"),
+            (CONTEXT, "success"),
+        ]
 
         # synchronize -> the new commit, the same comment updated in place
         app.write("www/index.html", "<h1>second commit</h1>\n")
@@ -80,6 +95,10 @@ def test_open_push_close(tmp_path, nginx, github):
         assert {row["role"]: row["port"] for row in db_rows(db, "ports", REPO, PR)} == ports
         assert (record["app_port"], record["db_port"]) == (ports["app"], ports["db"])
         assert "second commit" in requests.get(f"http://127.0.0.1:{ports['app']}/", timeout=5).text
+        # The push's deployment replaced the first, which is retired.
+        older, newer = github.deployments(REPO, ENVIRONMENT)
+        assert states(older) == ["in_progress", "success", "inactive"]
+        assert newer["sha"] == second and states(newer) == ["in_progress", "success"]
 
         # closed -> every trace removed
         resp = send(shim.webhook_url, SECRET, pull_request_payload("closed", REPO, PR, second, "2026-12-01T10:10:00Z"))
@@ -89,6 +108,7 @@ def test_open_push_close(tmp_path, nginx, github):
         assert_nothing_left(PROJECT, LABEL, db, tmp_path / "deployments", nginx.configs_dir, REPO, PR)
         [comment] = github.comments(REPO, PR)
         assert comment["id"] == comment_id and "Preview removed" in comment["body"]
+        assert [states(item)[-1] for item in github.deployments(REPO, ENVIRONMENT)] == ["inactive", "inactive"]
         assert github.violations == []
     finally:
         shim.stop()

@@ -22,9 +22,27 @@ GitHub's documented contract, taken from the OpenAPI subset in
 * pull requests: ``GET /repos/{owner}/{repo}/pulls`` (``state``, ``head``, ``base``, ``sort``, ``direction``,
   ``per_page``, ``page``, with a ``link`` header; newest first by default) and ``GET
   /repos/{owner}/{repo}/pulls/{pull_number}``, from the model described below;
+* deployments and commit statuses: ``GET``/``POST /repos/{owner}/{repo}/deployments`` (``sha``, ``ref``,
+  ``task``, ``environment`` filters; newest first), ``GET``/``POST
+  /repos/{owner}/{repo}/deployments/{deployment_id}/statuses`` and ``POST /repos/{owner}/{repo}/statuses/{sha}``.
+  As documented, a deployment created without ``required_contexts`` is refused (409) while any commit status of
+  its commit is not ``success``; ``auto_inactive`` retires earlier *non-transient* deployments of the environment
+  only; a description over 140 characters is refused (422). ``deployments(repo, environment)`` and
+  ``commit_statuses(repo, sha)`` show them to a test;
 * ``GET /rate_limit``;
 * ``GET /repos/{owner}/{repo}``: a minimal repository object with ``permissions``. This operation is not in
-  the OpenAPI subset; it is whitelisted explicitly (see ``EXTRA_OPERATIONS``) so clients can check access.
+  the OpenAPI subset; it is whitelisted explicitly (see ``EXTRA_OPERATIONS``) so clients can check access;
+* a GitHub App: ``GET /repos/{owner}/{repo}/installation`` and ``POST
+  /app/installations/{installation_id}/access_tokens`` (``repositories``, ``repository_ids``, ``permissions``),
+  both authenticated by the App's JWT. ``add_app(app_id, public_key)`` registers the App and ``install_app(repos)``
+  installs it. A JWT is verified as GitHub does: an RS256 signature by the App's key, ``iss`` the App's id (or
+  client ID), ``iat`` not ahead of the clock, ``exp`` in the future and at most ten minutes ahead; anything
+  else answers 401 with GitHub's message. An installation token (``installation_tokens()`` lists them) lasts
+  ``app_token_lifetime`` seconds of ``clock`` (an hour unless the test shortens it) and is then refused with
+  401 "Bad credentials"; before that the other operations take it like a token, on the repositories it was
+  given (else 404) and with the permissions ``APP_PERMISSIONS`` names for each (else 403 "Resource not
+  accessible by integration" with ``x-accepted-github-permissions``). Which token a request used is in its
+  recorded ``authorization`` header.
 
 Every request is checked against the document. The method and path must match one of its path templates
 (or the whitelist), path parameters must have their declared types, query parameters must be declared, and the
@@ -98,6 +116,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
+import jwt
+
 from tests.support.webhooks import issue_comment_payload, pull_request_event
 
 OPENAPI_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "github" / "github-openapi-subset.json"
@@ -107,6 +127,7 @@ DEFAULT_TOKENS: dict[str, set[str]] = {"test-token": {"repo", "admin:repo_hook"}
 DEFAULT_REPOS = ("preview-envs/demo",)
 SUPPORTED_API_VERSIONS = frozenset({"2022-11-28", "2026-03-10"})
 MAX_COMMENT_LENGTH = 65536
+MAX_STATUS_DESCRIPTION = 140
 SECRET_MASK = "********"
 # What GitHub's webhook sender calls itself, and how long it waits for an answer.
 HOOKSHOT_USER_AGENT = "GitHub-Hookshot/044aadd"
@@ -155,6 +176,58 @@ ACCEPTED_SCOPES: dict[str, frozenset[str] | None] = {
     "pulls/get": _REPO_SCOPES,
     "repos/get-collaborator-permission-level": _REPO_SCOPES,
     "rate-limit/get": None,
+    "apps/get-repo-installation": None,  # the App's JWT, checked by _app_reply
+    "apps/create-installation-access-token": None,
+    "repos/list-deployments": frozenset({"repo", "repo_deployment"}),
+    "repos/create-deployment": frozenset({"repo", "repo_deployment"}),
+    "repos/list-deployment-statuses": frozenset({"repo", "repo_deployment"}),
+    "repos/create-deployment-status": frozenset({"repo", "repo_deployment"}),
+    "repos/create-commit-status": frozenset({"repo", "repo:status"}),
+}
+
+# GitHub Apps: the operations that take the App's JWT instead of a token, and the JWT's limits as GitHub checks them.
+APP_JWT_OPERATIONS = frozenset({"apps/get-repo-installation", "apps/create-installation-access-token"})
+APP_TOKEN_LIFETIME = 3600.0  # an installation token lasts an hour
+APP_JWT_MAX_LIFETIME = 600  # an `exp` more than ten minutes ahead is refused
+APP_JWT_SKEW = 60  # an `iat` this far ahead of the clock still passes
+_LEVELS = {"read": 1, "write": 2, "admin": 3}
+_ISSUES_READ = {"issues": "read", "pull_requests": "read"}
+_ISSUES_WRITE = {"issues": "write", "pull_requests": "write"}
+# The repository permissions an installation token needs for each operation (any one of them will do), as
+# GitHub's REST reference lists them under "Fine-grained access"; an operation missing here is refused.
+APP_PERMISSIONS: dict[str, dict[str, str]] = {
+    "issues/list-comments": _ISSUES_READ,
+    "issues/create-comment": _ISSUES_WRITE,
+    "issues/get-comment": _ISSUES_READ,
+    "issues/update-comment": _ISSUES_WRITE,
+    "issues/delete-comment": _ISSUES_WRITE,
+    "reactions/list-for-issue-comment": _ISSUES_READ,
+    "reactions/create-for-issue-comment": _ISSUES_WRITE,
+    "repos/list-webhooks": {"repository_hooks": "read"},
+    "repos/get-webhook": {"repository_hooks": "read"},
+    "repos/create-webhook": {"repository_hooks": "write"},
+    "repos/update-webhook": {"repository_hooks": "write"},
+    "repos/delete-webhook": {"repository_hooks": "write"},
+    "repos/list-webhook-deliveries": {"repository_hooks": "read"},
+    "repos/redeliver-webhook-delivery": {"repository_hooks": "write"},
+    "repos/get": {"metadata": "read"},
+    "pulls/list": {"pull_requests": "read"},
+    "pulls/get": {"pull_requests": "read"},
+    "repos/get-collaborator-permission-level": {"metadata": "read"},
+    "repos/list-deployments": {"deployments": "read"},
+    "repos/create-deployment": {"deployments": "write"},
+    "repos/list-deployment-statuses": {"deployments": "read"},
+    "repos/create-deployment-status": {"deployments": "write"},
+    "repos/create-commit-status": {"statuses": "write"},
+}
+# What docs/github-app.md asks an App for.
+APP_DEFAULT_PERMISSIONS = {
+    "metadata": "read",
+    "contents": "read",
+    "pull_requests": "read",
+    "issues": "write",
+    "deployments": "write",
+    "statuses": "write",
 }
 
 # A collaborator's role (`role_name`) and the legacy base permission GitHub reports for it (`permission`):
@@ -401,6 +474,12 @@ class GitHubStandIn:
         self._pulls: dict[tuple[str, int], dict[str, Any]] = {}
         self._label_ids: dict[tuple[str, str], int] = {}
         self._fork_ids: dict[str, int] = {}
+        self._deployments: dict[int, dict[str, Any]] = {}  # id -> deployment, with its statuses oldest first
+        self._commit_statuses: list[dict[str, Any]] = []  # oldest first
+        self._app: dict[str, Any] | None = None  # the GitHub App (add_app), its installations and their tokens
+        self._installations: dict[int, dict[str, Any]] = {}
+        self._installation_tokens: dict[str, dict[str, Any]] = {}
+        self.app_token_lifetime = APP_TOKEN_LIFETIME
         self._created = _iso(clock())
         self._routes = self._compile_routes()
         self._handlers = self._handler_table()
@@ -520,6 +599,30 @@ class GitHubStandIn:
             if comment is None or comment["repo"] != full_name:
                 return []
             return copy.deepcopy(self._reactions.get(comment_id, []))
+
+    def deployments(self, repo: str, environment: str | None = None) -> list[dict[str, Any]]:
+        """The repository's deployments, oldest first, in API shape (``deployment``), each with ``statuses``: its
+        deployment statuses, oldest first (``deployment-status``); only ``environment``'s when given."""
+        with self._lock:
+            full_name = self._repo(repo)["full_name"]
+            return [
+                dict(
+                    self._deployment_view(item),
+                    statuses=[self._deployment_status_view(item, s) for s in item["statuses"]],
+                )
+                for item in sorted(self._deployments.values(), key=lambda item: item["id"])
+                if item["repo"] == full_name and environment in (None, item["environment"])
+            ]
+
+    def commit_statuses(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        """The commit statuses set on ``sha``, oldest first, in API shape (``status``)."""
+        with self._lock:
+            full_name = self._repo(repo)["full_name"]
+            return [
+                self._commit_status_view(item)
+                for item in self._commit_statuses
+                if item["repo"] == full_name and item["sha"] == sha
+            ]
 
     def set_role(self, repo: str, login: str, role: str | None) -> None:
         """Give `login` a role on `repo` (admin, maintain, write, triage, read), or take it away with None."""
@@ -737,7 +840,8 @@ class GitHubStandIn:
         with self._lock:
             self.requests.append(request)
             token = _bearer(request.headers.get("authorization", ""))
-            bucket = self._bucket(token if token in self.tokens else None)
+            known = token in self.tokens or token in self._installation_tokens
+            bucket = self._bucket(token if known else None)
             try:
                 reply = self._reply(request, token, bucket)
             except _ContractError as error:
@@ -772,7 +876,12 @@ class GitHubStandIn:
                 return copy.deepcopy(injection.reply)
         if token is None:
             return Reply(401, {"message": "Requires authentication", "documentation_url": DOCS_URL})
-        if token not in self.tokens:
+        if operation.operation_id in APP_JWT_OPERATIONS:
+            return self._app_reply(operation, request, token)
+        denied = self._installation_denial(operation, token)
+        if denied is not None:
+            return denied
+        if token not in self.tokens and token not in self._installation_tokens:
             return Reply(401, {"message": "Bad credentials", "documentation_url": DOCS_URL})
         if operation.operation_id != "rate-limit/get":
             if bucket.remaining == 0:
@@ -795,7 +904,7 @@ class GitHubStandIn:
         extra_headers: dict[str, str] = {}
         if accepted is not None:
             extra_headers["x-accepted-oauth-scopes"] = ", ".join(sorted(accepted))
-            if not accepted & self.tokens[token]:
+            if token in self.tokens and not accepted & self.tokens[token]:
                 return Reply(404, _basic_error(404, "Not Found", operation.docs), extra_headers)
         reply = handler(operation, request)
         reply.headers = {**extra_headers, **reply.headers}
@@ -837,6 +946,13 @@ class GitHubStandIn:
             "pulls/get": self._get_pull,
             "repos/get-collaborator-permission-level": self._get_collaborator_permission,
             "rate-limit/get": self._get_rate_limit,
+            "apps/get-repo-installation": self._get_repo_installation,
+            "apps/create-installation-access-token": self._create_installation_token,
+            "repos/list-deployments": self._list_deployments,
+            "repos/create-deployment": self._create_deployment,
+            "repos/list-deployment-statuses": self._list_deployment_statuses,
+            "repos/create-deployment-status": self._create_deployment_status,
+            "repos/create-commit-status": self._create_commit_status,
         }
 
     # -- the contract --------------------------------------------------------------------------------------
@@ -1767,6 +1883,224 @@ class GitHubStandIn:
             },
         )
 
+    # -- deployments and commit statuses ---------------------------------------------------------------------
+
+    def _deployment_view(self, deployment: dict[str, Any]) -> dict[str, Any]:
+        root = self._api_root()
+        url = f"{root}/repos/{deployment['repo']}/deployments/{deployment['id']}"
+        return {
+            "url": url,
+            "id": deployment["id"],
+            "node_id": base64.b64encode(f"010:Deployment{deployment['id']}".encode()).decode(),
+            "sha": deployment["sha"],
+            "ref": deployment["ref"],
+            "task": deployment["task"],
+            "payload": copy.deepcopy(deployment["payload"]),
+            "original_environment": deployment["environment"],
+            "environment": deployment["environment"],
+            "description": deployment["description"],
+            "creator": self._user_view(self.login),
+            "created_at": deployment["created_at"],
+            "updated_at": deployment["updated_at"],
+            "statuses_url": f"{url}/statuses",
+            "repository_url": f"{root}/repos/{deployment['repo']}",
+            "transient_environment": deployment["transient_environment"],
+            "production_environment": deployment["production_environment"],
+            "performed_via_github_app": None,
+        }
+
+    def _deployment_status_view(self, deployment: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
+        root = self._api_root()
+        deployment_url = f"{root}/repos/{deployment['repo']}/deployments/{deployment['id']}"
+        return {
+            "url": f"{deployment_url}/statuses/{status['id']}",
+            "id": status["id"],
+            "node_id": base64.b64encode(f"016:DeploymentStatus{status['id']}".encode()).decode(),
+            "state": status["state"],
+            "creator": self._user_view(self.login),
+            "description": status["description"],
+            "environment": status["environment"],
+            "target_url": status["log_url"],
+            "log_url": status["log_url"],
+            "environment_url": status["environment_url"],
+            "created_at": status["created_at"],
+            "updated_at": status["created_at"],
+            "deployment_url": deployment_url,
+            "repository_url": f"{root}/repos/{deployment['repo']}",
+            "performed_via_github_app": None,
+        }
+
+    def _commit_status_view(self, status: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": f"{self._api_root()}/repos/{status['repo']}/statuses/{status['sha']}",
+            "avatar_url": "https://avatars.githubusercontent.com/u/1001?v=4",
+            "id": status["id"],
+            "node_id": base64.b64encode(f"013:StatusContext{status['id']}".encode()).decode(),
+            "state": status["state"],
+            "description": status["description"],
+            "target_url": status["target_url"],
+            "context": status["context"],
+            "created_at": status["created_at"],
+            "updated_at": status["created_at"],
+            "creator": self._user_view(self.login),
+        }
+
+    @staticmethod
+    def _description_problem(description: Any) -> Problem | None:
+        # GitHub's limit on a deployment status's and a commit status's description.
+        if isinstance(description, str) and len(description) > MAX_STATUS_DESCRIPTION:
+            return Problem(
+                "description", "custom", f"description is too long (maximum is {MAX_STATUS_DESCRIPTION} characters)"
+            )
+        return None
+
+    def _find_deployment(self, operation: _Operation) -> dict[str, Any] | None:
+        repo = self._repo_or_404(operation)
+        deployment = self._deployments.get(int(operation.params["deployment_id"]))
+        if repo is None or deployment is None or deployment["repo"] != repo["full_name"]:
+            return None
+        return deployment
+
+    def _list_deployments(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        repo = self._repo_or_404(operation)
+        if repo is None:
+            return self._not_found(operation)
+        wanted = {name: (request.query.get(name) or [""])[-1] for name in ("sha", "ref", "task", "environment")}
+        # GitHub lists deployments newest first; "none" is the documented default of sha, ref, task and environment.
+        items = [
+            self._deployment_view(item)
+            for item in sorted(self._deployments.values(), key=lambda item: -item["id"])
+            if item["repo"] == repo["full_name"]
+            and all(value in ("", "none") or item[name] == value for name, value in wanted.items())
+        ]
+        return self._page(operation, request, items, repo)
+
+    def _create_deployment(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        repo = self._repo_or_404(operation)
+        if repo is None:
+            return self._not_found(operation)
+        body = request.json
+        ref = body["ref"]
+        sha = ref if SHA_PATTERN.fullmatch(ref) else self._branch_head(repo["full_name"], ref)
+        if sha is None:
+            return self._validation_failed(operation, [Problem("ref", "custom", f"No ref found for: {ref}")])
+        required = body.get("required_contexts")
+        # As documented: without required_contexts GitHub verifies every context set on the commit.
+        latest: dict[str, str] = {}
+        for status in self._commit_statuses:
+            if status["repo"] == repo["full_name"] and status["sha"] == sha:
+                latest[status["context"].lower()] = status["state"]
+        checked = latest if required is None else {name.lower(): latest.get(name.lower()) for name in required}
+        failing = sorted(name for name, state in checked.items() if state != "success")
+        if failing:
+            return Reply(
+                409,
+                {
+                    "message": f"Conflict: Commit status checks failed for {ref}.",
+                    "errors": [{"contexts": [{"context": name, "state": latest.get(name)} for name in failing]}],
+                    "documentation_url": operation.docs,
+                    "status": "409",
+                },
+            )
+        environment = body.get("environment", "production")
+        now = _timestamp()
+        deployment = {
+            "id": next(self._ids),
+            "repo": repo["full_name"],
+            "sha": sha,
+            "ref": ref,
+            "task": body.get("task", "deploy"),
+            "payload": body.get("payload", {}) or {},
+            "environment": environment,
+            "description": body.get("description"),
+            "transient_environment": bool(body.get("transient_environment", False)),
+            "production_environment": bool(body.get("production_environment", environment == "production")),
+            "created_at": now,
+            "updated_at": now,
+            "statuses": [],
+        }
+        self._deployments[deployment["id"]] = deployment
+        return Reply(201, self._deployment_view(deployment))
+
+    def _branch_head(self, full_name: str, ref: str) -> str | None:
+        for pull in self._pulls.values():
+            if pull["head_repo"].lower() == full_name.lower() and pull["head_ref"] == ref:
+                return pull["shas"][-1]
+        return None
+
+    def _list_deployment_statuses(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        deployment = self._find_deployment(operation)
+        if deployment is None:
+            return self._not_found(operation)
+        items = [self._deployment_status_view(deployment, status) for status in reversed(deployment["statuses"])]
+        return self._page(operation, request, items, self._repo_or_404(operation))
+
+    def _create_deployment_status(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        deployment = self._find_deployment(operation)
+        if deployment is None:
+            return self._not_found(operation)
+        body = request.json
+        problem = self._description_problem(body.get("description"))
+        if problem:
+            return self._validation_failed(operation, [problem])
+        previous = deployment["statuses"][-1] if deployment["statuses"] else None
+        log_url = body.get("log_url", body.get("target_url", ""))
+        status = {
+            "id": next(self._ids),
+            "state": body["state"],
+            "description": body.get("description", ""),
+            "environment": body.get("environment") or (previous or deployment)["environment"],
+            "log_url": log_url or "",
+            "environment_url": body.get("environment_url", ""),
+            "created_at": _timestamp(),
+        }
+        deployment["statuses"].append(status)
+        deployment["updated_at"] = status["created_at"]
+        if body.get("auto_inactive", True) and status["state"] == "success":
+            self._auto_inactivate(deployment)
+        return Reply(201, self._deployment_status_view(deployment, status))
+
+    def _auto_inactivate(self, deployment: dict[str, Any]) -> None:
+        # As documented for auto_inactive: earlier non-transient, non-production deployments of the same repository
+        # and environment that had a success state get an inactive status. Transient ones are left as they are.
+        for other in self._deployments.values():
+            if (
+                other["id"] < deployment["id"]
+                and other["repo"] == deployment["repo"]
+                and other["environment"] == deployment["environment"]
+                and not other["transient_environment"]
+                and not other["production_environment"]
+                and any(status["state"] == "success" for status in other["statuses"])
+                and other["statuses"][-1]["state"] != "inactive"
+            ):
+                other["statuses"].append(
+                    dict(other["statuses"][-1], id=next(self._ids), state="inactive", created_at=_timestamp())
+                )
+
+    def _create_commit_status(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        repo = self._repo_or_404(operation)
+        sha = operation.params["sha"]
+        if repo is None:
+            return self._not_found(operation)
+        if not SHA_PATTERN.fullmatch(sha):
+            return self._validation_failed(operation, [Problem("sha", "custom", f"No commit found for SHA: {sha}")])
+        body = request.json
+        problem = self._description_problem(body.get("description"))
+        if problem:
+            return self._validation_failed(operation, [problem])
+        status = {
+            "id": next(self._ids),
+            "repo": repo["full_name"],
+            "sha": sha,
+            "state": body["state"],
+            "description": body.get("description"),
+            "target_url": body.get("target_url"),
+            "context": body.get("context", "default"),
+            "created_at": _timestamp(),
+        }
+        self._commit_statuses.append(status)
+        return Reply(201, self._commit_status_view(status))
+
     def _get_collaborator_permission(self, operation: _Operation, request: RecordedRequest) -> Reply:
         repo = self._repo_or_404(operation)
         login = operation.params["username"]
@@ -1797,6 +2131,217 @@ class GitHubStandIn:
         return Reply(
             200,
             {"resources": {"core": core, "search": idle, "graphql": dict(core, used=0)}, "rate": dict(core)},
+        )
+
+    # -- GitHub Apps ---------------------------------------------------------------------------------------
+
+    def add_app(
+        self,
+        app_id: int,
+        public_key: Any,
+        *,
+        permissions: dict[str, str] | None = None,
+        slug: str = "preview-envs",
+        client_id: str | None = None,
+        token_lifetime: float = APP_TOKEN_LIFETIME,
+    ) -> None:
+        """Register the GitHub App whose JWTs the stand-in accepts: ``public_key`` (a ``cryptography`` RSA
+        public key, or its PEM) verifies their RS256 signature. ``permissions`` are the App's (default
+        ``APP_DEFAULT_PERMISSIONS``); ``token_lifetime`` is how long an installation token lasts (GitHub: an
+        hour), which a test may shorten, here or later through ``app_token_lifetime``."""
+        with self._lock:
+            self._app = {
+                "id": int(app_id),
+                "slug": slug,
+                "client_id": client_id or f"Iv23li{int(app_id):014d}",
+                "public_key": public_key,
+                "permissions": dict(permissions if permissions is not None else APP_DEFAULT_PERMISSIONS),
+                "created_at": _iso(self.clock()),
+            }
+            self.app_token_lifetime = float(token_lifetime)
+
+    def install_app(self, repos: Iterable[str], *, permissions: dict[str, str] | None = None) -> int:
+        """Install the App on ``repos`` (one owner's, as one installation covers one account); returns the
+        installation's id. ``permissions`` default to the App's."""
+        with self._lock:
+            if self._app is None:
+                raise RuntimeError("add_app() first: there is no GitHub App to install")
+            names = [self._repo(repo)["full_name"] for repo in repos]
+            owners = {name.split("/")[0].lower() for name in names}
+            if len(owners) != 1:
+                raise ValueError(f"an installation covers one account's repositories, not {names}")
+            installation_id = next(self._ids)
+            self._installations[installation_id] = {
+                "id": installation_id,
+                "account": names[0].split("/")[0],
+                "repos": {name.lower(): name for name in names},
+                "permissions": dict(permissions if permissions is not None else self._app["permissions"]),
+                "created_at": _iso(self.clock()),
+            }
+            return installation_id
+
+    def uninstall_app(self, installation_id: int) -> None:
+        """Remove an installation; its tokens stop working, as GitHub revokes them."""
+        with self._lock:
+            self._installations.pop(installation_id, None)
+            for record in self._installation_tokens.values():
+                if record["installation"] == installation_id:
+                    record["revoked"] = True
+
+    def installation_tokens(self) -> list[dict[str, Any]]:
+        """Every installation token issued, oldest first: ``token``, ``installation``, ``expires_at`` (epoch
+        seconds), ``repositories`` (full names) and ``permissions``."""
+        with self._lock:
+            return [dict(record, token=token) for token, record in self._installation_tokens.items()]
+
+    def _app_reply(self, operation: _Operation, request: RecordedRequest, token: str) -> Reply:
+        """An operation that takes the App's JWT: verified as GitHub does, then answered."""
+        problem = self._jwt_problem(token)
+        if problem:
+            return Reply(401, {"message": problem, "documentation_url": DOCS_URL})
+        return self._handlers[operation.operation_id](operation, request)
+
+    def _jwt_problem(self, token: str) -> str:
+        """Why GitHub would refuse ``token`` as the App's JWT (its messages), or "" when it is good."""
+        undecodable = "A JSON web token could not be decoded"
+        if self._app is None:
+            return undecodable
+        try:
+            claims = jwt.decode(
+                token,
+                self._app["public_key"],
+                algorithms=["RS256"],
+                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+            )
+        except jwt.PyJWTError:
+            return undecodable
+        if str(claims.get("iss")) not in {str(self._app["id"]), self._app["client_id"]}:
+            return undecodable
+        now = self.clock()
+        iat, exp = claims.get("iat"), claims.get("exp")
+        if not isinstance(iat, int) or isinstance(iat, bool) or iat > now + APP_JWT_SKEW:
+            return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
+        if not isinstance(exp, int) or isinstance(exp, bool) or exp <= now:
+            return (
+                "'Expiration time' claim ('exp') must be a numeric value representing the future time at which "
+                "the assertion expires"
+            )
+        if exp > now + APP_JWT_MAX_LIFETIME:
+            return "'Expiration time' claim ('exp') is too far in the future"
+        return ""
+
+    def _installation_denial(self, operation: _Operation, token: str) -> Reply | None:
+        """None unless ``token`` is an installation token that may not do ``operation``: expired or revoked
+        (401), outside the repositories it was given (404), or without the permission (403)."""
+        record = self._installation_tokens.get(token)
+        if record is None:
+            return None
+        if record.get("revoked") or record["expires_at"] <= self.clock():
+            return Reply(401, {"message": "Bad credentials", "documentation_url": DOCS_URL})
+        if "owner" in operation.params and "repo" in operation.params:
+            full_name = f"{operation.params['owner']}/{operation.params['repo']}".lower()
+            if full_name not in record["repositories"]:
+                return self._not_found(operation)
+        if operation.operation_id == "rate-limit/get":
+            return None
+        accepted = APP_PERMISSIONS.get(operation.operation_id, {})
+        granted = record["permissions"]
+        if not any(_LEVELS.get(granted.get(name, ""), 0) >= _LEVELS[level] for name, level in accepted.items()):
+            wanted = "; ".join(f"{name}={level}" for name, level in accepted.items())
+            return Reply(
+                403,
+                _basic_error(403, "Resource not accessible by integration", operation.docs),
+                {"x-accepted-github-permissions": wanted} if wanted else {},
+            )
+        return None
+
+    def _installation_view(self, installation: dict[str, Any]) -> dict[str, Any]:
+        root = self._api_root()
+        app = self._app or {}
+        account = self._account_view(installation["account"])
+        return {
+            "id": installation["id"],
+            "account": account,
+            "repository_selection": "selected",
+            "access_tokens_url": f"{root}/app/installations/{installation['id']}/access_tokens",
+            "repositories_url": f"{root}/installation/repositories",
+            "html_url": f"https://github.com/settings/installations/{installation['id']}",
+            "app_id": app.get("id", 0),
+            "client_id": app.get("client_id", ""),
+            "app_slug": app.get("slug", ""),
+            "target_id": account["id"],
+            "target_type": account.get("type", "User"),
+            "permissions": dict(installation["permissions"]),
+            "events": ["issue_comment", "pull_request"],
+            "created_at": installation["created_at"],
+            "updated_at": installation["created_at"],
+            "single_file_name": None,
+            "has_multiple_single_files": False,
+            "single_file_paths": [],
+            "suspended_by": None,
+            "suspended_at": None,
+        }
+
+    def _get_repo_installation(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        repo = self._repo_or_404(operation)
+        if repo is None:
+            return self._not_found(operation)
+        for installation in self._installations.values():
+            if repo["full_name"].lower() in installation["repos"]:
+                return Reply(200, self._installation_view(installation))
+        return self._not_found(operation)
+
+    def _create_installation_token(self, operation: _Operation, request: RecordedRequest) -> Reply:
+        installation = self._installations.get(int(operation.params["installation_id"]))
+        if installation is None:
+            return self._not_found(operation)
+        body = request.json or {}
+        covered = installation["repos"]
+        if "repositories" in body or "repository_ids" in body:
+            ids = {self._repo(name)["id"]: name for name in covered.values()}
+            asked = [covered.get(f"{installation['account']}/{name}".lower()) for name in body.get("repositories", [])]
+            asked += [ids.get(number) for number in body.get("repository_ids", [])]
+            if not all(asked):
+                return Reply(
+                    422,
+                    _basic_error(
+                        422,
+                        "There is at least one repository that does not exist or is not accessible to the parent "
+                        "installation.",
+                        operation.docs,
+                    ),
+                )
+            repositories = {name.lower(): name for name in asked}
+        else:
+            repositories = dict(covered)
+        permissions = dict(installation["permissions"])
+        if "permissions" in body:
+            for name, level in body["permissions"].items():
+                if _LEVELS.get(permissions.get(name, ""), 0) < _LEVELS.get(level, 99):
+                    return Reply(
+                        422,
+                        _basic_error(
+                            422, "The permissions requested are not granted to this installation.", operation.docs
+                        ),
+                    )
+            permissions = dict(body["permissions"])
+        token = f"ghs_{uuid.uuid4().hex}{uuid.uuid4().hex[:4]}"
+        expires_at = self.clock() + self.app_token_lifetime
+        self._installation_tokens[token] = {
+            "installation": installation["id"],
+            "expires_at": expires_at,
+            "repositories": repositories,
+            "permissions": permissions,
+        }
+        return Reply(
+            201,
+            {
+                "token": token,
+                "expires_at": _iso(expires_at),
+                "permissions": permissions,
+                "repository_selection": "selected",
+                "repositories": [self._repository_view(name) for name in repositories.values()],
+            },
         )
 
 

@@ -341,3 +341,24 @@ def test_limits_that_are_not_a_mapping_are_refused(tmp_path):
         config_mod.load(write_config(tmp_path, "preview: {limits: [1g]}\n"), environ={})
     with pytest.raises(config_mod.ConfigError, match=r"repositories\.octo/hello\.limits must be a mapping"):
         config_mod.load(write_config(tmp_path, repo_extra=", limits: [1g]"), environ={})
+
+
+def test_github_deployments_are_on_unless_a_repository_turns_them_off(tmp_path):
+    assert config_mod.load(write_config(tmp_path), environ={}).repository("octo/hello").github_deployments is True
+    off = config_mod.load(write_config(tmp_path, repo_extra=", github_deployments: false"), environ={})
+    assert off.repository("octo/hello").github_deployments is False
+    refused(write_config(tmp_path, repo_extra=", github_deployments: 1"), "github_deployments must be true or false")
+
+
+def test_the_status_page_url_ends_with_a_slash_and_must_be_http(tmp_path):
+    good = write_raw(
+        tmp_path,
+        f"webhook_secret: {SECRET}\nrepositories: {{octo/hello: {{clone_url: x}}}}\n"
+        "status_page: {url: 'https://h.example.com/_previews'}\n",
+    )
+    assert config_mod.load(good, environ={}).status_url == "https://h.example.com/_previews/"
+    bad = write_raw(
+        tmp_path,
+        f"webhook_secret: {SECRET}\nrepositories: {{octo/hello: {{clone_url: x}}}}\nstatus_page: {{url: 'ftp://h'}}\n",
+    )
+    refused(bad, "status_page.url must be an http:// or https:// URL")

@@ -124,3 +124,28 @@ def test_the_default_limits_are_the_roles():
     # without the shim.
     defaults = yaml.safe_load((REPO_ROOT / "roles" / "preview_pr" / "defaults" / "main.yml").read_text())
     assert defaults["preview_pr_limits"] == DEFAULT_LIMITS
+
+
+def test_github_deployments_need_a_token_and_the_repositorys_consent(tmp_path):
+    assert extravars(_config(tmp_path), REPO, 5, SHA, 9)["preview_pr_github_deployments"] is True
+    off = RepoConfig(
+        full_name="octo/app", clone_url="https://github.com/octo/app.git", slug="app", github_deployments=False
+    )
+    assert extravars(_config(tmp_path), off, 5, SHA, 9)["preview_pr_github_deployments"] is False
+    tokenless = Config(webhook_secret="s" * 20, repositories={}, state_db=str(tmp_path / "state.db"))
+    assert extravars(tokenless, REPO, 5, SHA, 9)["preview_pr_github_deployments"] is False
+
+
+def test_a_deployment_status_links_the_runs_log_only_where_the_page_is(tmp_path):
+    assert extravars(_config(tmp_path), REPO, 5, SHA, 9)["preview_pr_log_url"] == ""
+    config = Config(
+        webhook_secret="s" * 20,
+        repositories={},
+        state_db=str(tmp_path / "state.db"),
+        status_credential="people:" + "p" * 20,
+        status_url="https://previews.example.com/_previews/",
+    )
+    assert (
+        extravars(config, REPO, 5, SHA, 9)["preview_pr_log_url"]
+        == "https://previews.example.com/_previews/previews/octo/app/5/runs/9/log"
+    )

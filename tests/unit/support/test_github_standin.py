@@ -128,7 +128,7 @@ def test_request_headers_are_part_of_the_contract(standin, headers, status, viol
 
 
 def test_a_documented_operation_the_standin_lacks_is_not_silently_accepted(standin):
-    response = call(standin, "GET", f"/repos/{REPO}/deployments")
+    response = call(standin, "GET", f"/repos/{REPO}/commits/main/status")
 
     assert response.status_code == 501
     assert "does not implement" in standin.violations[0]

@@ -58,3 +58,8 @@ def test_repo_must_be_owner_slash_name(bad):
 def test_domain_validation(bad):
     with pytest.raises(_naming.NamingError):
         _naming.check_domain(bad)
+
+
+def test_github_environment_and_status_context():
+    assert _naming.environment("web-pr-7") == "preview/web-pr-7"
+    assert _naming.status_context("web") == "preview/web"

@@ -8,7 +8,7 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.preview.envs.plugins.module_utils import _pr_comment
+from ansible_collections.preview.envs.plugins.module_utils import _github
 from ansible_collections.preview.envs.plugins.module_utils._github import GitHubClient
 from ansible_collections.preview.envs.plugins.module_utils._pr_comment import (
     StickyComment,
@@ -369,7 +369,7 @@ def test_main_failures_name_the_repo_the_pr_and_the_status(standin, monkeypatch,
 
 def test_main_retries_a_server_error(standin, env, capsys, monkeypatch):
     sleeps = []
-    monkeypatch.setattr(_pr_comment, "GitHubClient", functools.partial(GitHubClient, sleep=sleeps.append))
+    monkeypatch.setattr(_github, "GitHubClient", functools.partial(GitHubClient, sleep=sleeps.append))
     standin.fail_next(1, 502, method="POST")
 
     code, result = run_module({"repo": REPO, "pr": PR, "body": "x"}, capsys)
