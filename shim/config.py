@@ -66,6 +66,9 @@ REPO_KEYS = frozenset(
         "port",
         "private",
         "github_deployments",
+        "env",
+        "secrets",
+        "secrets_for_forks",
     }
 )
 
@@ -95,6 +98,11 @@ class RepoConfig:
     private: bool = False
     # Its previews reported as GitHub Deployments and commit statuses (with a token).
     github_deployments: bool = True
+    # Variables of every service of its previews: plain values, and secret ones as name -> a file of the preview
+    # host readable by its owner only; a fork's PR gets the secret ones only with secrets_for_forks.
+    env: dict = field(default_factory=dict)
+    secrets: dict = field(default_factory=dict, repr=False)
+    secrets_for_forks: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,7 @@ def _repositories(
     naming: ModuleType,
     override: ModuleType,
     stack: ModuleType,
+    compose: ModuleType | None = None,
 ) -> dict[str, RepoConfig]:
     """The `repositories:` mapping; ``naming``, ``override`` and ``stack`` are the collection's _naming,
     _compose_override and _stack, the one home of the rules of a name, a service name, a port and a path in
@@ -215,6 +224,7 @@ def _repositories(
             limits=_limits(spec.get("limits"), f"repositories.{name}.limits", create_limits),
             private=private,
             github_deployments=github_deployments,
+            **_environment(spec, f"repositories.{name}", compose),
             **_route(spec, f"repositories.{name}", override),
         )
     return repos
@@ -237,6 +247,39 @@ def _compose_allow(raw, where: str, checks: tuple[str, ...]) -> tuple[str, ...]:
     if unknown:
         raise ConfigError(f"{where}: unknown checks {unknown} (known: {', '.join(checks)})")
     return tuple(raw)
+
+
+def _environment(spec: dict, where: str, compose: ModuleType | None) -> dict:
+    """`env`, `secrets` and `secrets_for_forks` of a repository, by the collection's rules of a service variable
+    (its _compose). Each secret file is read once now, so that a missing or open one stops the start; its value
+    is not kept."""
+    env, secrets, for_forks = spec.get("env") or {}, spec.get("secrets") or {}, spec.get("secrets_for_forks", False)
+    if not isinstance(env, dict) or not all(isinstance(value, (str, int, float, bool)) for value in env.values()):
+        raise ConfigError(f"{where}.env must map variable names to plain values (strings, numbers, true/false)")
+    if not isinstance(secrets, dict) or not all(
+        isinstance(path, str) and path.startswith("/") for path in secrets.values()
+    ):
+        raise ConfigError(f"{where}.secrets must map variable names to absolute paths of files")
+    if not isinstance(for_forks, bool):
+        raise ConfigError(f"{where}.secrets_for_forks must be true or false")
+    names = [*env, *secrets]
+    ours = sorted(name for name in names if isinstance(name, str) and name.startswith("PREVIEW_"))
+    if ours:
+        raise ConfigError(f"{where}: {', '.join(ours)}: PREVIEW_ variables are set by preview.envs itself")
+    if compose is not None:
+        try:
+            compose.check_environment_names(names)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.env/secrets: {exc}") from None
+        for name, path in secrets.items():
+            try:
+                compose.read_secret(path)
+            except OSError as exc:
+                raise ConfigError(f"{where}.secrets.{name}: cannot read {path} ({exc.strerror})") from None
+            except ValueError as exc:
+                raise ConfigError(f"{where}.secrets.{name}: {path}: {exc}") from None
+    plain = {name: (str(value).lower() if isinstance(value, bool) else str(value)) for name, value in env.items()}
+    return {"env": plain, "secrets": dict(secrets), "secrets_for_forks": for_forks}
 
 
 def _route(spec: dict, where: str, override: ModuleType) -> dict:
@@ -354,7 +397,8 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         # The names of the policy's checks, the rule of a valid limit and the naming rules have one home:
         # the collection.
         checks = tuple(collection_module(collections_path, "_compose_policy").CHECKS)
-        create_limits = collection_module(collections_path, "_compose").Limits.create
+        compose_rules = collection_module(collections_path, "_compose")
+        create_limits = compose_rules.Limits.create
         naming = collection_module(collections_path, "_naming")
         override = collection_module(collections_path, "_compose_override")
         stack = collection_module(collections_path, "_stack")
@@ -362,7 +406,9 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         raise ConfigError(f"collections_path {collections_path}: no preview.envs collection there ({exc})") from None
     config = Config(
         webhook_secret=secret,
-        repositories=_repositories(data.get("repositories"), checks, create_limits, naming, override, stack),
+        repositories=_repositories(
+            data.get("repositories"), checks, create_limits, naming, override, stack, compose_rules
+        ),
         github_token=env.get("GITHUB_TOKEN") or github.get("token", "") or "",
         **_github_app(github),
         github_api_url=str(env.get("GITHUB_API_URL") or github.get("api_url", "https://api.github.com")),

@@ -67,6 +67,12 @@ def extravars(
             if config.status_url and config.status_credential
             else ""
         ),
+        preview_pr_env=dict(repo.env),
+        # Paths only: the values are read on the preview host, into compose's environment.
+        preview_pr_secret_files={} if fork and not repo.secrets_for_forks else dict(repo.secrets),
+        preview_pr_sibling_slugs=sorted(
+            other.slug for other in config.repositories.values() if other.slug != repo.slug
+        ),
         # Git reads the same file, on the preview host, when the repository is private.
         preview_pr_clone_token_file=token_file if repo.private else "",
         preview_pr_run_timeout=int(config.run_timeout),

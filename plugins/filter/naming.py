@@ -13,7 +13,8 @@ description:
   - The same module also provides C(preview.envs.preview_project), C(preview.envs.preview_label_project)
     (the compose project of a label), C(preview.envs.preview_slug), C(preview.envs.preview_url),
     C(preview.envs.preview_environment) (the GitHub Deployment environment of a label) and
-    C(preview.envs.preview_status_context) (the commit status context of a slug), each
+    C(preview.envs.preview_status_context) (the commit status context of a slug),
+    C(preview.envs.preview_sibling_urls) (a list of slugs to their C(PREVIEW_URL_<SLUG>) variables), each
     the function of the same job in the collection's naming rules (C(plugins/module_utils/_naming.py)).
 options:
   _input:
@@ -64,4 +65,5 @@ class FilterModule:
             "preview_url": _wrap(_naming.url),
             "preview_environment": _wrap(_naming.environment),
             "preview_status_context": _wrap(_naming.status_context),
+            "preview_sibling_urls": _wrap(_naming.sibling_urls),
         }

@@ -11,7 +11,9 @@ through ``module.run_command`` with argv lists only, never a shell string.
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import typing as t
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -228,6 +230,57 @@ def limits_lines(limits: Limits, stop_grace_period: int | None = None) -> list[s
 
 
 LIMITS_PURPOSE = "the limits of every service"
+
+
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Names compose or the docker CLI read as their own settings: a service variable of that name would also be
+# one of theirs, since the secret ones travel through compose's environment.
+RESERVED_ENV_PREFIXES = ("COMPOSE_", "DOCKER_", "BUILDKIT_")
+MAX_SECRET_BYTES = 64 * 1024
+
+
+def check_environment_names(names: t.Iterable[str]) -> None:
+    """Refuse a name a service variable cannot have; ValueError says which."""
+    seen = set()
+    for name in names:
+        if not isinstance(name, str) or not ENV_NAME_RE.fullmatch(name):
+            raise ValueError(f"{name!r} is not a variable name (letters, digits and _, not starting with a digit)")
+        if name in COMPOSE_ENVIRONMENT or name.startswith(RESERVED_ENV_PREFIXES):
+            raise ValueError(f"{name} is a variable compose or the docker CLI reads for itself; choose another name")
+        if name in seen:
+            raise ValueError(f"{name} is given both as a plain and as a secret variable")
+        seen.add(name)
+
+
+def read_secret(path: str) -> str:
+    """The value a secret file holds, less one trailing newline; ValueError unless only its owner may read or
+    write it (not a symlink, a regular file, at most MAX_SECRET_BYTES, text)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise ValueError("not a regular file")
+        if status.st_mode & 0o077:
+            raise ValueError(f"mode {stat.S_IMODE(status.st_mode):04o} lets others read or write it; chmod 600 it")
+        data = handle.read(MAX_SECRET_BYTES + 1)
+    if len(data) > MAX_SECRET_BYTES:
+        raise ValueError(f"larger than {MAX_SECRET_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    if "\0" in text:
+        raise ValueError("holds a NUL character")
+    return text[:-1] if text.endswith("\n") else text
+
+
+def environment_lines(values: t.Mapping[str, str], secret_names: t.Iterable[str] = ()) -> list[str]:
+    """The ``environment`` key that sets ``values`` on one service and names ``secret_names`` without a value
+    (compose then takes each from its own environment), as lines of an override file; compose merges it over
+    the service's own variables. Nothing to set: ``[]``."""
+    entries: dict[str, str | None] = dict(values)
+    entries.update((name, None) for name in secret_names)
+    return [f"environment: {json.dumps(entries, sort_keys=True)}"] if entries else []
 
 
 def limits_override(services: t.Iterable[str], limits: Limits, stop_grace_period: int | None = None) -> str:

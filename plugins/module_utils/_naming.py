@@ -50,6 +50,9 @@ ROUTE_HEADER = "X-Preview-Route"
 # A preview's GitHub Deployment environment is this prefix and its label (one environment per PR, as GitHub
 # keeps one active deployment per environment); the commit status on its head is this prefix and the slug.
 GITHUB_PREFIX = "preview/"
+# Each preview is told the URLs of the same PR number's previews of the other configured repositories, in
+# variables of this prefix and the slug (uppercased, dashes as underscores).
+SIBLING_URL_PREFIX = "PREVIEW_URL_"
 
 
 class NamingError(ValueError):
@@ -155,6 +158,17 @@ def environment(name: str) -> str:
 def status_context(slug: str) -> str:
     """The context of the commit status a repository's previews set on their head commit."""
     return GITHUB_PREFIX + check_slug(slug)
+
+
+def sibling_url_variable(slug: str) -> str:
+    """The variable that tells a preview where the same PR number's preview of the repository ``slug`` answers,
+    e.g. ``PREVIEW_URL_API_SERVER`` for ``api-server``."""
+    return SIBLING_URL_PREFIX + check_slug(slug).upper().replace("-", "_")
+
+
+def sibling_urls(slugs, pr, domain: str = "", public_url: str = "http://localhost", scheme: str = "http") -> dict:
+    """``sibling_url_variable(slug)`` -> that repository's preview URL of PR ``pr``, for each of ``slugs``."""
+    return {sibling_url_variable(slug): url(slug, pr, domain, public_url, scheme) for slug in slugs}
 
 
 def url(slug: str, pr, domain: str = "", public_url: str = "http://localhost", scheme: str = "http") -> str:

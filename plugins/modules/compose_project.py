@@ -138,6 +138,25 @@ options:
       - The values are not hidden from logs; keep secrets in an env file of the project instead.
     type: dict
     default: {}
+  service_env:
+    description:
+      - Variables set in the environment of every service of the project, over what its files set, for
+        O(state=present); through the compose file the module writes and passes last.
+      - Names are letters, digits and C(_), not starting with a digit. Values become strings.
+      - The values are written to that file and are not hidden from logs; use O(secret_files) for secrets.
+    type: dict
+    default: {}
+  secret_files:
+    description:
+      - Variables of every service's environment whose values are read from files on the managed host, one
+        file per variable (its content, less one trailing newline), for O(state=present).
+      - The values reach the containers through compose's own environment (the generated file names them
+        without a value), never through the module's arguments or a file it writes; the module masks them in
+        everything it returns. Each file must be a regular file that only its owner can read or write.
+      - The compose files can interpolate the same names (for example in build arguments); whatever they do with
+        them is theirs, so give secrets only to compose files trusted with them.
+    type: dict
+    default: {}
   policy:
     description:
       - Check the compose files against the preview policy before anything is built or started, in check
@@ -494,12 +513,14 @@ from ansible_collections.preview.envs.plugins.module_utils._compose import (
     ComposeProject,
     Limits,
     bound_text,
+    check_environment_names,
     check_project_name,
     command_fields,
     default_files,
     describe_not_ready,
     down_argv,
     down_changed,
+    environment_lines,
     fail_command,
     has_changes,
     host_hint,
@@ -507,6 +528,7 @@ from ansible_collections.preview.envs.plugins.module_utils._compose import (
     not_ready,
     override_file,
     parse_events,
+    read_secret,
     scrubbed_environment,
     short_reason,
     tail_lines,
@@ -689,6 +711,24 @@ def prepare_checked(module, project, policy, limits) -> dict | None:
     return route
 
 
+def read_secret_files(module) -> dict:
+    """The values of O(secret_files), masked in everything the module returns from now on."""
+    values = {}
+    try:
+        check_environment_names(list(module.params["service_env"]) + list(module.params["secret_files"]))
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    for name, path in module.params["secret_files"].items():
+        try:
+            values[name] = read_secret(str(path))
+        except (OSError, ValueError) as exc:
+            detail = exc.strerror if isinstance(exc, OSError) else str(exc)
+            module.fail_json(msg=f"secret_files.{name}: cannot use {path}: {detail}")
+        if values[name]:
+            module.no_log_values.add(values[name])
+    return values
+
+
 def fail_route(module, project, exc):
     module.fail_json(msg=f"compose project {project.project_name}: {exc}", changed=False)
 
@@ -710,6 +750,7 @@ def add_override(module, project, model, limits) -> tuple[dict | None, bool]:
         safe = preview_safe_lines(model, decided, params["published_ports"])
         route = decided._asdict()
     limits_part = limits_lines(limits, params["stop_timeout"])
+    limits_part += environment_lines(env_strings(params["service_env"]), list(params["secret_files"]))
     text = override_file({name: safe.get(name, []) + limits_part for name in services}, OVERRIDE_PURPOSE)
     if text:
         path = os.path.join(module.tmpdir, OVERRIDE_FILE)
@@ -809,6 +850,8 @@ def main():
             remove_orphans=dict(type="bool", default=True),
             remove_images=dict(type="str", choices=["none", "local", "all"], default="none"),
             env=dict(type="dict", default={}),
+            service_env=dict(type="dict", default={}),
+            secret_files=dict(type="dict", default={}, no_log=False),
             logs_on_failure=dict(type="int", default=50),
             health_url=dict(type="str"),
             policy=dict(type="bool", default=True),
@@ -875,6 +918,8 @@ def main():
 
     docker_cli = module.get_bin_path(params["docker_cli"], required=True)
     env = env_strings(params["env"])
+    if present_state:
+        env.update(read_secret_files(module))
     project = ComposeProject(module, docker_cli, params["project_name"], project_src, files, env)
     project.detect_version()
     if not present_state:

@@ -350,6 +350,25 @@ def test_github_deployments_are_on_unless_a_repository_turns_them_off(tmp_path):
     refused(write_config(tmp_path, repo_extra=", github_deployments: 1"), "github_deployments must be true or false")
 
 
+def test_repository_variables_and_secrets_are_checked_at_start(tmp_path):
+    key = tmp_path / "api-key"
+    key.write_text("s3cret\n")
+    key.chmod(0o600)
+    loaded = config_mod.load(
+        write_config(tmp_path, repo_extra=f", env: {{A: x, B: 2, C: true}}, secrets: {{KEY: '{key}'}}"), environ={}
+    ).repository("octo/hello")
+    assert loaded.env == {"A": "x", "B": "2", "C": "true"} and loaded.secrets == {"KEY": str(key)}
+    assert loaded.secrets_for_forks is False and "s3cret" not in repr(loaded)
+    refused(write_config(tmp_path, repo_extra=", env: {PREVIEW_URL: x}"), "PREVIEW_ variables are set by preview")
+    refused(write_config(tmp_path, repo_extra=", env: {PATH: x}"), "compose or the docker CLI reads for itself")
+    refused(write_config(tmp_path, repo_extra=", env: {A: [1]}"), "env must map variable names to plain values")
+    refused(write_config(tmp_path, repo_extra=", secrets: {KEY: relative}"), "absolute paths of files")
+    refused(write_config(tmp_path, repo_extra=f", secrets: {{KEY: '{tmp_path}/none'}}"), "cannot read")
+    key.chmod(0o644)
+    refused(write_config(tmp_path, repo_extra=f", secrets: {{KEY: '{key}'}}"), "lets others read or write it")
+    refused(write_config(tmp_path, repo_extra=", secrets_for_forks: 1"), "secrets_for_forks must be true or false")
+
+
 def test_the_status_page_url_ends_with_a_slash_and_must_be_http(tmp_path):
     good = write_raw(
         tmp_path,

@@ -136,6 +136,24 @@ def test_github_deployments_need_a_token_and_the_repositorys_consent(tmp_path):
     assert extravars(tokenless, REPO, 5, SHA, 9)["preview_pr_github_deployments"] is False
 
 
+def test_a_forks_run_gets_the_variables_but_never_the_secrets_unless_allowed(tmp_path):
+    spec = dict(full_name="octo/app", clone_url="https://github.com/octo/app.git", slug="app")
+    repo = RepoConfig(**spec, env={"A": "1"}, secrets={"KEY": "/etc/preview/key"})
+    sibling = RepoConfig(full_name="octo/api", clone_url="https://github.com/octo/api.git", slug="api")
+    config = Config(
+        webhook_secret="s" * 20,
+        repositories={"octo/app": repo, "octo/api": sibling},
+        state_db=str(tmp_path / "state.db"),
+    )
+    own = extravars(config, repo, 5, SHA, 9)
+    assert own["preview_pr_env"] == {"A": "1"} and own["preview_pr_secret_files"] == {"KEY": "/etc/preview/key"}
+    assert own["preview_pr_sibling_slugs"] == ["api"]
+    forked = extravars(config, repo, 5, SHA, 9, fork=True)
+    assert forked["preview_pr_env"] == {"A": "1"} and forked["preview_pr_secret_files"] == {}
+    trusted = RepoConfig(**spec, secrets={"KEY": "/etc/preview/key"}, secrets_for_forks=True)
+    assert extravars(config, trusted, 5, SHA, 9, fork=True)["preview_pr_secret_files"] == {"KEY": "/etc/preview/key"}
+
+
 def test_a_deployment_status_links_the_runs_log_only_where_the_page_is(tmp_path):
     assert extravars(_config(tmp_path), REPO, 5, SHA, 9)["preview_pr_log_url"] == ""
     config = Config(

@@ -60,6 +60,11 @@ def test_domain_validation(bad):
         _naming.check_domain(bad)
 
 
-def test_github_environment_and_status_context():
+def test_sibling_urls_name_each_repository_by_its_slug():
+    assert _naming.sibling_urls(["api-server", "web"], 7, public_url="http://h") == {
+        "PREVIEW_URL_API_SERVER": "http://h/api-server-pr-7/",
+        "PREVIEW_URL_WEB": "http://h/web-pr-7/",
+    }
+    assert _naming.sibling_url_variable("a1") == "PREVIEW_URL_A1"
     assert _naming.environment("web-pr-7") == "preview/web-pr-7"
     assert _naming.status_context("web") == "preview/web"
