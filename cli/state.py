@@ -38,3 +38,20 @@ def queue(db: str) -> list[Pending] | None:
         return store.pending() if store.has_tables() else None
     finally:
         store.close()
+
+
+def runs(db: str, repo: str, pr: int) -> list[dict] | None:
+    """The PR's runs, newest first, each with `log`: the tail of its output the shim keeps (None when it keeps
+    none: a running run, or one of more than the newest five). `repo` matches as GitHub does, in any case.
+    [] for a PR the shim does not know; None when no shim ever wrote `db` (or there is no `db`)."""
+    if not exists(db):
+        return None
+    store = Store(db, readonly=True)
+    try:
+        if not store.has_tables():
+            return None
+        spelled = {row["repo"] for row in store.previews() if row["repo"].lower() == repo.lower()}
+        found = [run for name in sorted(spelled) for run in store.runs(name, pr)]
+        return [{**run, "log": store.run_log(run["repo"], pr, run["id"])} for run in reversed(found)]
+    finally:
+        store.close()

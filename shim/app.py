@@ -15,6 +15,7 @@ import re
 import falcon
 
 from . import events, signature, status_page
+from .collection import CollectionCheck
 from .config import Config
 from .intake import GroupCommit, IntakeError
 from .metrics import Metrics
@@ -219,12 +220,20 @@ class GitHubWebhook:
 
 
 class Health:
-    """503 unless a row can be committed, the converger lives and the state file's disk has room."""
+    """503 unless a row can be committed, the converger lives, the state file's disk has room and, with a
+    `collection` check, the collection's playbooks are on disk (`collection` then says which are not)."""
 
-    def __init__(self, store: Store, converger, min_free_disk_bytes: int = MIN_FREE_DISK_BYTES):
+    def __init__(
+        self,
+        store: Store,
+        converger,
+        min_free_disk_bytes: int = MIN_FREE_DISK_BYTES,
+        collection: CollectionCheck | None = None,
+    ):
         self.store = store
         self.converger = converger
         self.min_free_disk_bytes = min_free_disk_bytes
+        self.collection = collection
 
     def on_get(self, req, resp):
         writable = self.store.writable()
@@ -237,7 +246,10 @@ class Health:
             "running": len(self.converger.running()) if self.converger else 0,
             "disk_free_bytes": disk_free,
         }
-        healthy = writable and alive and disk_free >= self.min_free_disk_bytes
+        problems = self.collection.problems() if self.collection else []
+        if self.collection:
+            resp.media["collection"] = "; ".join(problems) or "ok"
+        healthy = writable and alive and disk_free >= self.min_free_disk_bytes and not problems
         resp.status = falcon.HTTP_200 if healthy else falcon.HTTP_503
 
 
@@ -257,12 +269,13 @@ def create_app(
     metrics: Metrics | None = None,
     min_free_disk_bytes: int = MIN_FREE_DISK_BYTES,
     intake: GroupCommit | None = None,
+    collection: CollectionCheck | None = None,
 ) -> falcon.App:
     metrics = metrics or Metrics(store)
     app = falcon.App()
     notify = converger.notify if converger else (lambda: None)
     app.add_route("/webhook/github", GitHubWebhook(config, intake or GroupCommit(store), notify, metrics))
-    app.add_route("/healthz", Health(store, converger, min_free_disk_bytes))
+    app.add_route("/healthz", Health(store, converger, min_free_disk_bytes, collection))
     app.add_route("/metrics", MetricsResource(metrics))
     status_page.add_routes(app, config, store, notify)
     return app

@@ -19,7 +19,9 @@ from types import ModuleType
 
 import yaml
 
+from .collection import default_collections_path
 from .github_auth import KeyFileError, load_private_key
+from .logs import FORMATS as LOG_FORMATS
 from .policy import Policy
 from .store import REDELIVERY_MEMORY
 
@@ -142,6 +144,8 @@ class Config:
     status_credential: str = field(default="", repr=False)
     # The page's public URL (status_page.url), so that a GitHub deployment status can link a run's log.
     status_url: str = ""
+    # How the shim logs (shim/logs.py): `text` lines, or `json`, one object per line.
+    log_format: str = "text"
 
     def repository(self, full_name: str) -> RepoConfig | None:
         """The configured repository, matched case-insensitively as GitHub does."""
@@ -392,7 +396,7 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         raise ConfigError(f"listen.port, concurrency and max_body_bytes must be integers: {exc}") from None
     if concurrency < 1:
         raise ConfigError("concurrency must be at least 1")
-    collections_path = str(data.get("collections_path") or Path(sys.prefix) / "collections")
+    collections_path = str(data.get("collections_path") or default_collections_path())
     try:
         # The names of the policy's checks, the rule of a valid limit and the naming rules have one home:
         # the collection.
@@ -432,6 +436,7 @@ def load(path: str | os.PathLike | None = None, environ: dict | None = None) -> 
         health_min_free_mb=int(_positive(data, "health_min_free_mb", 100)),
         status_credential=_status_credential(data.get("status_page")),
         status_url=_status_url(data.get("status_page")),
+        log_format=_log_format(env.get("PREVIEW_LOG_FORMAT") or data.get("log_format", "text")),
     )
     if config.github_token and config.github_app_id:
         raise ConfigError(
@@ -529,6 +534,12 @@ def _status_credential(raw) -> str:
             " 16 characters)"
         )
     return f"{user}:{password}"
+
+
+def _log_format(raw) -> str:
+    if raw not in LOG_FORMATS:
+        raise ConfigError(f"log_format (or PREVIEW_LOG_FORMAT) must be one of {', '.join(LOG_FORMATS)}, not {raw!r}")
+    return raw
 
 
 def _webhook_url(raw) -> str:

@@ -14,7 +14,9 @@ import threading
 import waitress
 
 from . import config as config_mod
+from . import logs
 from .app import create_app
+from .collection import CollectionCheck
 from .converger import Converger
 from .metrics import Metrics
 from .redelivery import Redeliverer, RedeliveryLoop
@@ -51,17 +53,29 @@ def main(argv: list[str] | None = None) -> int:
         "--drain-timeout", type=float, default=600.0, help="seconds SIGTERM waits for running playbooks (default 600)"
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure("text")
     try:
         config = config_mod.load(args.config)
     except config_mod.ConfigError as exc:
         print(f"preview-shim: {exc}", file=sys.stderr)
         return 2
+    logs.configure(config.log_format)
     store = Store(config.state_db)
-    metrics = Metrics(store)
+    metrics = Metrics(store, collections_path=config.collections_path)
     converger = Converger(config, store, metrics=metrics)
     converger.start()
-    app = create_app(config, store, converger, metrics, min_free_disk_bytes=config.health_min_free_mb * 1024 * 1024)
+    # Checked once here (logged) and then by every /healthz: a run without its playbook can only fail.
+    collection = CollectionCheck(config.collections_path)
+    for problem in collection.problems():
+        log.error("%s: /healthz answers 503 until it is there", problem)
+    app = create_app(
+        config,
+        store,
+        converger,
+        metrics,
+        min_free_disk_bytes=config.health_min_free_mb * 1024 * 1024,
+        collection=collection,
+    )
     server = create_server(app, config.listen_host, config.listen_port)
     # The socket listens now: redeliveries GitHub sends right after the first check wait in its backlog.
     redelivery = RedeliveryLoop(Redeliverer(config, store), config.redeliver_interval)

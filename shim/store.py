@@ -488,6 +488,10 @@ class Store:
             " + (SELECT COUNT(*) FROM commands) AS n"
         )[0]["n"]
 
+    def desired_counts(self) -> dict[str, int]:
+        """How many PRs the shim knows in each desired state (the states no PR is in are left out)."""
+        return {row["state"]: row["n"] for row in self.query("SELECT state, COUNT(*) AS n FROM desired GROUP BY state")}
+
     def desired(self, repo: str, pr: int) -> dict | None:
         rows = self.query("SELECT * FROM desired WHERE repo=? AND pr=?", (repo, pr))
         return rows[0] if rows else None

@@ -24,6 +24,8 @@ TOOLS = {
     "molecule": "tests/e2e/test_molecule.py",
     "molecule-plugins": "molecule's docker driver",
     "ansible": "community.docker for molecule's docker driver",
+    "build": "tests/integration/test_packaging.py",
+    "ansible-builder": "tests/integration/test_packaging.py",
 }
 # Where the code lives, and which declared groups it may import from.
 SOURCES = {
